@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+{%- if database == "postgres" %}
+# Dumps the Postgres database named by DATABASE_URL to a timestamped file.
+#
+# Usage: scripts/backup.sh [--env-file FILE] [--dir DIR]
+#
+#   --env-file FILE   where DATABASE_URL and BACKUP_DIR are read (default: .env.production)
+#   --dir DIR         where the dump goes (default: BACKUP_DIR, else ./backups)
+#
+# Needs pg_dump of the server's major version or newer (package postgresql-client).
+# The dump is in pg_dump's custom format: restore it with scripts/restore.sh.
+{%- else %}
+# Copies the live SQLite database to a timestamped file, safely while the service runs.
+#
+# Usage: scripts/backup.sh [--env-file FILE] [--dir DIR] [--db PATH]
+#
+#   --env-file FILE   where DATA_VOLUME and BACKUP_DIR are read (default: .env.production)
+#   --dir DIR         where the copy goes (default: BACKUP_DIR, else ./backups)
+#   --db PATH         the database file (default: {{crate_name}}.db in the data volume)
+#
+# Uses SQLite's online backup (package sqlite3), so the copy is consistent even
+# while the service writes. Restore it with scripts/restore.sh.
+{%- endif %}
+set -euo pipefail
+
+# shellcheck source=scripts/common.sh
+. "$(dirname "$0")/common.sh"
+
+env_file=.env.production
+dir=
+{%- if database == "sqlite" %}
+db=
+{%- endif %}
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --env-file) env_file=${2:?--env-file needs a value}; shift 2 ;;
+        --dir) dir=${2:?--dir needs a value}; shift 2 ;;
+{%- if database == "sqlite" %}
+        --db) db=${2:?--db needs a value}; shift 2 ;;
+{%- endif %}
+        -h | --help) usage; exit 0 ;;
+        *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+cd "$(dirname "$0")/.."
+dir=${dir:-$(setting BACKUP_DIR)}
+dir=${dir:-./backups}
+mkdir -p "$dir"
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+{%- if database == "postgres" %}
+
+database_url=${DATABASE_URL:-$(setting DATABASE_URL)}
+if [ -z "$database_url" ]; then
+    echo "error: DATABASE_URL is not set in the environment or in $env_file" >&2
+    exit 1
+fi
+file="$dir/{{crate_name}}-$stamp.dump"
+pg_dump --format=custom --no-owner --file "$file" --dbname "$database_url"
+{%- else %}
+
+if [ -z "$db" ]; then
+    db=$(volume_database)
+fi
+if [ ! -f "$db" ]; then
+    echo "error: no database at $db" >&2
+    exit 1
+fi
+file="$dir/{{crate_name}}-$stamp.db"
+sqlite3 "$db" ".backup '$file'"
+sqlite3 "$file" "PRAGMA integrity_check" | grep -qx ok
+{%- endif %}
+echo "$file"

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Updates this host to the newest commit of a branch and (re)starts the service.
+#
+# Usage: scripts/deploy.sh [--branch NAME] [--tag IMAGE_TAG] [--build] [--env-file FILE]
+#
+#   --branch NAME     branch to deploy (default: main)
+#   --tag TAG         image tag to run, overriding IMAGE_TAG in the env file
+#   --build           build the image here instead of pulling it from the registry
+#   --env-file FILE   settings for compose.production.yml (default: .env.production)
+#
+# Steps: stash local changes under a timestamped label, fetch and reset to the
+# branch, pull (or build) the image, run migrations, start the service and wait
+# for its health check, show its status, then print how to roll back.
+set -euo pipefail
+
+# shellcheck source=scripts/common.sh
+. "$(dirname "$0")/common.sh"
+
+branch=main
+tag=
+build=false
+env_file=.env.production
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --branch) branch=${2:?--branch needs a value}; shift 2 ;;
+        --tag) tag=${2:?--tag needs a value}; shift 2 ;;
+        --build) build=true; shift ;;
+        --env-file) env_file=${2:?--env-file needs a value}; shift 2 ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+cd "$(dirname "$0")/.."
+if [ ! -f "$env_file" ]; then
+    echo "error: $env_file not found: copy .env.production.example to $env_file and fill it in" >&2
+    exit 1
+fi
+
+compose=(docker compose -f compose.production.yml --env-file "$env_file")
+previous_tag=$(setting IMAGE_TAG)
+if [ -n "$tag" ]; then
+    export IMAGE_TAG=$tag
+fi
+image="$(setting IMAGE):${IMAGE_TAG:-$previous_tag}"
+
+stash_label=
+if [ -n "$(git status --porcelain)" ]; then
+    stash_label="deploy-$(date -u +%Y%m%dT%H%M%SZ)"
+    git stash push --include-untracked --message "$stash_label"
+    echo "==> stashed local changes as '$stash_label'"
+fi
+
+echo "==> updating to origin/$branch"
+git fetch --prune origin "$branch"
+git checkout --quiet -B "$branch" "origin/$branch"
+git reset --hard "origin/$branch"
+
+if [ "$build" = true ]; then
+    echo "==> building $image"
+    docker build --tag "$image" \
+        --build-arg VERSION="${IMAGE_TAG:-$previous_tag}" \
+        --build-arg REVISION="$(git rev-parse HEAD)" \
+        --build-arg SOURCE="$(git remote get-url origin)" .
+else
+    echo "==> pulling $image"
+    "${compose[@]}" pull app
+fi
+
+echo "==> applying migrations"
+"${compose[@]}" --profile migrate run --rm migrate
+
+echo "==> starting the service"
+"${compose[@]}" up -d --wait app
+"${compose[@]}" ps
+
+echo
+echo "Deployed $image from $(git rev-parse --short HEAD)."
+echo "To roll back: scripts/deploy.sh --branch $branch --tag $previous_tag"
+if [ -n "$stash_label" ]; then
+    echo "Local changes were stashed as '$stash_label': see them with 'git stash list', restore with 'git stash pop'."
+fi

@@ -1,0 +1,96 @@
+//! One error type for every handler, answered as `application/problem+json`.
+
+use axum::{
+    Json,
+    extract::rejection::{JsonRejection, PathRejection, QueryRejection},
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use crate::request_id;
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request itself is wrong: malformed JSON, a bad path or query.
+    #[error("{detail}")]
+    BadRequest { status: StatusCode, detail: String },
+    #[error("{0}")]
+    Validation(String),
+    #[error("no such resource")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the request took too long")]
+    Timeout,
+    #[error(transparent)]
+    Database(sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { status, .. } => *status,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Timeout => StatusCode::REQUEST_TIMEOUT,
+            Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                Self::Conflict("a resource with the same unique field already exists".into())
+            }
+            _ => Self::Database(error),
+        }
+    }
+}
+
+macro_rules! from_rejection {
+    ($($rejection:ty),+) => {$(
+        impl From<$rejection> for AppError {
+            fn from(rejection: $rejection) -> Self {
+                Self::BadRequest { status: rejection.status(), detail: rejection.body_text() }
+            }
+        }
+    )+};
+}
+from_rejection!(JsonRejection, PathRejection, QueryRejection);
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        // Server-side causes are logged, never sent: they can hold internal details.
+        let detail = if status.is_server_error() {
+            tracing::error!(error = %self, cause = ?self, "request failed");
+            "an internal error occurred".to_owned()
+        } else {
+            self.to_string()
+        };
+        let body = json!({
+            "type": "about:blank",
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": detail,
+            "request_id": request_id::current(),
+        });
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            Json(body),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,71 @@
+//! Items and their SQL, written once for every database engine.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::db::DbPool;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Item {
+    pub id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+pub struct NewItem {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Items {
+    db: DbPool,
+}
+
+impl Items {
+    pub fn new(db: DbPool) -> Self {
+        Self { db }
+    }
+
+    pub async fn create(&self, item: NewItem) -> sqlx::Result<Item> {
+        sqlx::query_as(
+            "INSERT INTO items (name, description, created_at) VALUES ($1, $2, $3) \
+             RETURNING id, name, description, created_at",
+        )
+        .bind(item.name)
+        .bind(item.description)
+        .bind(Utc::now())
+        .fetch_one(&self.db)
+        .await
+    }
+
+    /// Up to `limit` items with an id greater than `after`, oldest first.
+    pub async fn list(&self, after: i64, limit: i64) -> sqlx::Result<Vec<Item>> {
+        sqlx::query_as(
+            "SELECT id, name, description, created_at FROM items \
+             WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.db)
+        .await
+    }
+
+    pub async fn get(&self, id: i64) -> sqlx::Result<Option<Item>> {
+        sqlx::query_as("SELECT id, name, description, created_at FROM items WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.db)
+            .await
+    }
+
+    /// Whether an item was there to delete.
+    pub async fn delete(&self, id: i64) -> sqlx::Result<bool> {
+        let result = sqlx::query("DELETE FROM items WHERE id = $1")
+            .bind(id)
+            .execute(&self.db)
+            .await?;
+        Ok(result.rows_affected() > 0)
+    }
+}

@@ -1,0 +1,17 @@
+//! {{project-name}}: an HTTP service on axum, tokio and sqlx.
+
+{% if redis -%}
+pub mod cache;
+{% endif -%}
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod healthcheck;
+pub mod items;
+pub mod request_id;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use startup::shutdown_signal;

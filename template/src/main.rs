@@ -1,0 +1,38 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use {{crate_name}}::{
+    config::{Cli, Command, Config},
+    db, healthcheck, shutdown_signal, startup, telemetry,
+};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command.unwrap_or_default() {
+        Command::Serve => serve(cli.config).await,
+        Command::Migrate => migrate(cli.config).await,
+        Command::Healthcheck => healthcheck::run(&cli.config.http).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    config.validate()?;
+    let _telemetry = telemetry::init(&config)?;
+    let shutdown = shutdown_signal()?;
+    let app = startup::App::build(config).await?;
+    app.run_until_stopped(shutdown).await
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    config.validate()?;
+    let _telemetry = telemetry::init(&config)?;
+    db::migrate(&config.database).await
+}

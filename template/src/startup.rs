@@ -1,0 +1,180 @@
+//! Builds the application from its configuration and runs it until told to stop.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::{
+    BoxError, Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, HeaderValue, header},
+    middleware,
+    response::IntoResponse,
+};
+use tokio::{
+    net::TcpListener,
+    signal::unix::{SignalKind, signal},
+    sync::Notify,
+};
+use tower::{ServiceBuilder, timeout::error::Elapsed};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer},
+    set_header::SetResponseHeaderLayer,
+    trace::{DefaultOnRequest, DefaultOnResponse, TraceLayer},
+};
+use tracing::Level;
+
+{% if redis -%}
+use crate::cache::Cache;
+{% endif -%}
+use crate::{
+    config::{Config, HttpConfig},
+    db::{self, DbPool},
+    error::AppError,
+    request_id, routes,
+    state::AppState,
+    telemetry,
+};
+
+/// A bound, ready-to-serve application. The listener is bound in [`App::build`],
+/// so port 0 works and tests can read the real port from [`App::port`].
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    shutdown_timeout: Duration,
+}
+
+impl App {
+    /// Connects to the database, applies migrations if configured, and binds the port.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = db::connect(&config.database).await?;
+        if config.database.run_migrations_on_start {
+            db::MIGRATOR.run(&db).await.context("could not apply migrations")?;
+        }
+        Self::build_with_pool(config, db).await
+    }
+
+    /// Like [`App::build`], on a pool the caller opened (tests pass a fresh database).
+    pub async fn build_with_pool(config: Config, db: DbPool) -> anyhow::Result<Self> {
+{%- if redis %}
+        let cache = Cache::connect(&config.redis)?;
+        let state = AppState::new(db, cache);
+{%- else %}
+        let state = AppState::new(db);
+{%- endif %}
+        let router = router(state.clone(), &config.http)?;
+        let listener = TcpListener::bind((config.http.host.as_str(), config.http.port))
+            .await
+            .with_context(|| format!("could not listen on {}:{}", config.http.host, config.http.port))?;
+        tracing::info!(address = %listener.local_addr()?, "listening");
+        Ok(Self {
+            listener,
+            router,
+            state,
+            shutdown_timeout: config.http.shutdown_timeout(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|address| address.port()).unwrap_or_default()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting connections and
+    /// lets in-flight requests finish, for at most the shutdown timeout.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let stopping = Arc::new(Notify::new());
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown({
+            let stopping = stopping.clone();
+            async move {
+                shutdown.await;
+                stopping.notify_one();
+            }
+        });
+        let drain_deadline = async {
+            stopping.notified().await;
+            tokio::time::sleep(self.shutdown_timeout).await;
+        };
+        tokio::select! {
+            served = server.into_future() => served.context("the HTTP server failed")?,
+            () = drain_deadline => tracing::warn!(
+                timeout_secs = self.shutdown_timeout.as_secs(),
+                "in-flight requests did not finish within SHUTDOWN_TIMEOUT_SECS; dropping them"
+            ),
+        }
+        self.state.db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// The complete HTTP stack: routes, then middleware from the outside in.
+pub fn router(state: AppState, http: &HttpConfig) -> anyhow::Result<Router> {
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(http.cors_origins()?))
+        .allow_methods(AllowMethods::mirror_request())
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([request_id::HEADER]);
+    let middleware = ServiceBuilder::new()
+{%- if sentry %}
+        // Sentry's hub must wrap its HTTP layer, or each request leaks a scope.
+        .layer(sentry::integrations::tower::NewSentryLayer::new_from_top())
+        .layer(sentry::integrations::tower::SentryHttpLayer::new().enable_transaction())
+{%- endif %}
+        .layer(request_id::set_layer())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(telemetry::request_span)
+                .on_request(DefaultOnRequest::new().level(Level::DEBUG))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(request_id::propagate_layer())
+        // A JSON API has nothing for a browser to sniff, frame, run or refer from.
+        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(security_header(header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"))
+        .layer(cors)
+        .layer(middleware::from_fn(request_id::scope))
+        .layer(axum::error_handling::HandleErrorLayer::new(timeout_error))
+        .timeout(http.request_timeout())
+        .layer(CatchPanicLayer::custom(|_panic| {
+            AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
+        }));
+    Ok(routes::router()
+        .layer(DefaultBodyLimit::max(http.max_body_bytes))
+        .with_state(state)
+        .layer(middleware))
+}
+
+/// Sets `name` on every response whose handler did not set it.
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+async fn timeout_error(error: BoxError) -> AppError {
+    if error.is::<Elapsed>() {
+        AppError::Timeout
+    } else {
+        AppError::Internal(anyhow::anyhow!(error))
+    }
+}
+
+/// Listens for SIGINT (Ctrl-C) and SIGTERM (what `docker stop` sends); the returned
+/// future completes on the first of them. The handlers are installed before this
+/// returns, so call it before the port is announced: a signal that arrives right after
+/// start-up then drains the server instead of killing the process.
+pub fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+        tracing::info!("shutdown signal received; draining in-flight requests");
+    })
+}

@@ -1,0 +1,70 @@
+//! OpenTelemetry: a span per request exported over OTLP/HTTP, continuing the
+//! caller's trace from its W3C `traceparent` header.
+
+use anyhow::Context;
+use axum::http::HeaderMap;
+use opentelemetry::{global, trace::TraceContextExt, trace::TracerProvider};
+use opentelemetry_http::HeaderExtractor;
+use opentelemetry_otlp::{SpanExporter, WithExportConfig};
+use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
+use tracing::Span;
+use tracing_opentelemetry::{OpenTelemetryLayer, OpenTelemetrySpanExt};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::config::OtelConfig;
+
+/// Flushes and stops the exporter when dropped, so the last spans are not lost on shutdown.
+pub struct Guard(SdkTracerProvider);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Err(error) = self.0.shutdown() {
+            eprintln!("could not flush traces: {error}");
+        }
+    }
+}
+
+/// Starts the exporter when `OTEL_EXPORTER_OTLP_ENDPOINT` is set; `None` keeps tracing export off.
+pub fn init<S>(
+    config: &OtelConfig,
+) -> anyhow::Result<Option<(Guard, OpenTelemetryLayer<S, opentelemetry_sdk::trace::Tracer>)>>
+where
+    S: tracing::Subscriber + for<'span> LookupSpan<'span>,
+{
+    let Some(endpoint) = &config.otel_exporter_otlp_endpoint else {
+        return Ok(None);
+    };
+    global::set_text_map_propagator(TraceContextPropagator::new());
+    // The generic OTLP endpoint is a base URL: the traces path goes after it.
+    let exporter = SpanExporter::builder()
+        .with_http()
+        .with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')))
+        .build()
+        .context("OTEL_EXPORTER_OTLP_ENDPOINT: could not build the OTLP exporter")?;
+    let provider = SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(
+            Resource::builder()
+                .with_service_name(config.otel_service_name.clone())
+                .build(),
+        )
+        .build();
+    let tracer = provider.tracer(env!("CARGO_PKG_NAME"));
+    global::set_tracer_provider(provider.clone());
+    Ok(Some((Guard(provider), tracing_opentelemetry::layer().with_tracer(tracer))))
+}
+
+/// Makes `span` a child of the caller's trace, if it sent one, and records the trace id for the logs.
+pub fn continue_trace(span: &Span, headers: &HeaderMap) {
+    let parent = global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(headers))
+    });
+    // Fails only when no OpenTelemetry layer is installed: then there is no trace to join.
+    if span.set_parent(parent).is_err() {
+        return;
+    }
+    let trace_id = span.context().span().span_context().trace_id();
+    if trace_id != opentelemetry::trace::TraceId::INVALID {
+        span.record("trace_id", trace_id.to_string());
+    }
+}

@@ -1,0 +1,80 @@
+use redis::AsyncCommands;
+use {{crate_name}}::db::{DbPool, MIGRATOR};
+
+use crate::helpers::{TestApp, spawn_app_with};
+
+/// A key prefix of its own, so tests sharing one Redis never see each other's items.
+fn unique_prefix() -> String {
+    format!("test-{}", uuid::Uuid::new_v4())
+}
+
+async fn redis_connection() -> redis::aio::MultiplexedConnection {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    redis::Client::open(url)
+        .expect("REDIS_URL parses")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis is reachable at REDIS_URL")
+}
+
+async fn spawn_cached_app(pool: DbPool, prefix: &str) -> TestApp {
+    spawn_app_with(pool, &["--cache-key-prefix", prefix]).await
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_fetched_item_is_stored_in_redis(pool: DbPool) {
+    let prefix = unique_prefix();
+    let app = spawn_cached_app(pool, &prefix).await;
+    let id = app.create_item("cached").await["id"].clone();
+
+    assert_eq!(app.get(&format!("/api/v1/items/{id}")).await.status(), 200);
+
+    let cached: Option<String> = redis_connection().await.get(format!("{prefix}:item:{id}")).await.expect("GET");
+    assert!(cached.is_some_and(|json| json.contains("cached")), "item {id} is not in Redis");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_cached_item_is_served_from_redis(pool: DbPool) {
+    let app = spawn_cached_app(pool, &unique_prefix()).await;
+    let id = app.create_item("from cache").await["id"].as_i64().expect("numeric id");
+    app.get(&format!("/api/v1/items/{id}")).await;
+    sqlx::query("DELETE FROM items WHERE id = $1").bind(id).execute(&app.pool).await.expect("row deleted");
+
+    let response = app.get(&format!("/api/v1/items/{id}")).await;
+
+    assert_eq!(response.status(), 200, "the database no longer has the item; Redis should");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn deleting_an_item_evicts_it_from_redis(pool: DbPool) {
+    let prefix = unique_prefix();
+    let app = spawn_cached_app(pool, &prefix).await;
+    let id = app.create_item("evicted").await["id"].clone();
+    app.get(&format!("/api/v1/items/{id}")).await;
+
+    app.delete(&format!("/api/v1/items/{id}")).await;
+
+    let exists: bool = redis_connection().await.exists(format!("{prefix}:item:{id}")).await.expect("EXISTS");
+    assert!(!exists, "item {id} is still in Redis after DELETE");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn items_are_served_from_the_database_when_redis_is_down(pool: DbPool) {
+    let app = spawn_app_with(pool, &["--redis-url", "redis://127.0.0.1:1"]).await;
+    let id = app.create_item("no cache").await["id"].clone();
+
+    let response = app.get(&format!("/api/v1/items/{id}")).await;
+
+    assert_eq!(response.status(), 200);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn readiness_answers_503_naming_redis_when_it_is_down(pool: DbPool) {
+    let app = spawn_app_with(pool, &["--redis-url", "redis://127.0.0.1:1"]).await;
+
+    let response = app.get("/health/ready").await;
+
+    assert_eq!(response.status(), 503);
+    let body: serde_json::Value = response.json().await.expect("JSON body");
+    assert_eq!(body["failing"], serde_json::json!(["redis"]), "body: {body}");
+}

@@ -1,0 +1,33 @@
+use {{crate_name}}::db::{DbPool, MIGRATOR};
+
+use crate::helpers::spawn_app;
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn liveness_answers_200(pool: DbPool) {
+    let app = spawn_app(pool).await;
+
+    let response = app.get("/health").await;
+
+    assert_eq!(response.status(), 200);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn readiness_answers_200_when_every_dependency_is_up(pool: DbPool) {
+    let app = spawn_app(pool).await;
+
+    let response = app.get("/health/ready").await;
+
+    assert_eq!(response.status(), 200);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn readiness_answers_503_naming_the_database_when_it_is_down(pool: DbPool) {
+    let app = spawn_app(pool).await;
+    app.pool.close().await;
+
+    let response = app.get("/health/ready").await;
+
+    assert_eq!(response.status(), 503);
+    let body: serde_json::Value = response.json().await.expect("JSON body");
+    assert_eq!(body["failing"], serde_json::json!(["database"]), "body: {body}");
+}

@@ -1,0 +1,114 @@
+use std::sync::Once;
+
+use clap::Parser;
+use reqwest::{Client, Response};
+use serde_json::{Value, json};
+use {{crate_name}}::{
+    config::{Cli, Config},
+    db::DbPool,
+    startup::App,
+};
+
+pub struct TestApp {
+    pub address: String,
+    pub client: Client,
+    pub pool: DbPool,
+}
+
+/// Configuration as the service would read it, with the given flags on top.
+pub fn test_config(flags: &[&str]) -> Config {
+    let args = ["test", "--host", "127.0.0.1", "--port", "0"].iter().chain(flags);
+    Cli::try_parse_from(args).expect("test flags parse").config
+}
+
+/// Starts the application on a free port over `pool`, with its real middleware.
+pub async fn spawn_app(pool: DbPool) -> TestApp {
+    spawn_app_with(pool, &[]).await
+}
+
+pub async fn spawn_app_with(pool: DbPool, flags: &[&str]) -> TestApp {
+    init_logs();
+    let app = App::build_with_pool(test_config(flags), pool.clone())
+        .await
+        .expect("the application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    TestApp {
+        address,
+        client: Client::new(),
+        pool,
+    }
+}
+
+/// Logs only when `TEST_LOG` is set, to keep test output readable.
+fn init_logs() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            tracing_subscriber::fmt().with_env_filter("debug").try_init().ok();
+        }
+    });
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> Response {
+        self.get_with_header(path, ("accept", "application/json")).await
+    }
+
+    pub async fn get_with_header(&self, path: &str, (name, value): (&str, &str)) -> Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .header(name, value)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.client
+            .delete(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(format!("{}{path}", self.address))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Response {
+        self.client
+            .post(format!("{}{path}", self.address))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Creates an item and returns its JSON.
+    pub async fn create_item(&self, name: &str) -> Value {
+        let response = self
+            .post_json("/api/v1/items", &json!({ "name": name, "description": "made by a test" }))
+            .await;
+        assert_eq!(response.status(), 201, "creating `{name}`");
+        response.json().await.expect("item JSON")
+    }
+}
+
+/// Asserts an RFC 9457 problem response and returns its body.
+pub async fn assert_problem(response: Response, status: u16) -> Value {
+    assert_eq!(response.status(), status, "status");
+    let content_type = response.headers()["content-type"].to_str().unwrap_or_default().to_owned();
+    assert_eq!(content_type, "application/problem+json", "content type");
+    let request_id = response.headers()["x-request-id"].to_str().unwrap_or_default().to_owned();
+    let body: Value = response.json().await.expect("problem JSON");
+    assert_eq!(body["status"], status, "status in body: {body}");
+    assert_eq!(body["request_id"], request_id.as_str(), "request id in body: {body}");
+    body
+}

@@ -1,0 +1,57 @@
+//! OpenTelemetry export, against an OTLP/HTTP receiver on loopback.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{Server, TestDatabase, receiver};
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+async fn serve_one_traced_request() -> (Vec<String>, Vec<receiver::Received>) {
+    let (endpoint, mut received) = receiver::start("/v1/traces").await;
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database, &[("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())]);
+
+    reqwest::Client::new()
+        .get(server.url("/health"))
+        .header("traceparent", TRACEPARENT)
+        .send()
+        .await
+        .expect("request sent");
+    let (status, lines) = server.stop();
+    assert!(status.success(), "exit status {status}");
+
+    let mut exports = Vec::new();
+    while let Ok(Some(export)) = tokio::time::timeout(Duration::from_millis(500), received.recv()).await {
+        exports.push(export);
+    }
+    (lines, exports)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spans_are_exported_on_shutdown_in_the_callers_trace() {
+    let (_, exports) = serve_one_traced_request().await;
+
+    let trace_id = (0..TRACE_ID.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&TRACE_ID[i..i + 2], 16).expect("hex"))
+        .collect::<Vec<_>>();
+    assert!(!exports.is_empty(), "no OTLP export reached the receiver");
+    assert!(
+        exports.iter().any(|export| export.body.windows(trace_id.len()).any(|window| window == trace_id)),
+        "no exported span carries the caller's trace id {TRACE_ID}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_logs_carry_the_trace_id() {
+    let (lines, _) = serve_one_traced_request().await;
+
+    let request_line = lines
+        .iter()
+        .find(|line| line.contains("finished processing request"))
+        .unwrap_or_else(|| panic!("no request log line in:\n{}", lines.join("\n")));
+    assert!(request_line.contains(TRACE_ID), "the request's log line lacks trace id {TRACE_ID}: {request_line}");
+}

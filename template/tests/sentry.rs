@@ -1,0 +1,33 @@
+//! Sentry reporting, against a stand-in Sentry endpoint on loopback.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{Server, TestDatabase, receiver};
+use {{crate_name}}::db::DbPool;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_error_is_reported_to_sentry() {
+    let (endpoint, mut received) = receiver::start("/api/{project}/envelope/").await;
+    let dsn = endpoint.replacen("http://", "http://public@", 1) + "/1";
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database, &[("SENTRY_DSN", dsn.as_str())]);
+    let pool = DbPool::connect(&database.url).await.expect("database reachable");
+    sqlx::query("DROP TABLE items").execute(&pool).await.expect("table dropped");
+
+    let response = reqwest::get(server.url("/api/v1/items")).await.expect("request sent");
+    assert_eq!(response.status(), 500);
+    let (status, _) = server.stop();
+    assert!(status.success(), "exit status {status}");
+
+    let mut envelopes = Vec::new();
+    while let Ok(Some(envelope)) = tokio::time::timeout(Duration::from_secs(2), received.recv()).await {
+        envelopes.push(String::from_utf8_lossy(&envelope.body).into_owned());
+    }
+    let event = envelopes
+        .iter()
+        .find(|envelope| envelope.contains(r#""type":"event""#))
+        .unwrap_or_else(|| panic!("no event among {} envelopes: {envelopes:?}", envelopes.len()));
+    assert!(event.contains(r#""environment":"development""#), "the event lacks the environment: {event}");
+}

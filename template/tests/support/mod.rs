@@ -1,0 +1,114 @@
+//! Runs the compiled binary as an operator would: environment in, stdout and exit status out.
+// Each test binary uses its own part of this module.
+#![allow(dead_code)]
+
+{% if sentry or otel -%}
+pub mod receiver;
+{% endif -%}
+{% if database == "postgres" -%}
+mod postgres;
+pub use postgres::TestDatabase;
+{% else -%}
+mod sqlite;
+pub use sqlite::TestDatabase;
+{% endif -%}
+
+use std::{
+    io::{BufRead, BufReader},
+    net::{TcpListener, TcpStream},
+    process::{Child, Command, ExitStatus, Output, Stdio},
+    sync::{Arc, Mutex},
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_{{project-name}}");
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+/// Runs the binary to completion with `args` and extra environment.
+pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(BINARY)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("the binary runs")
+}
+
+/// `serve` running in the background, its stdout collected line by line.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    lines: Arc<Mutex<Vec<String>>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Starts `serve` on a free port and waits until it accepts connections.
+    pub fn start(database: &TestDatabase, env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let mut child = Command::new(BINARY)
+            .envs([
+                ("HOST", "127.0.0.1"),
+                ("PORT", &port.to_string()),
+                ("DATABASE_URL", database.url.as_str()),
+                ("LOG_FORMAT", "json"),
+                ("RUST_LOG", "info"),
+            ])
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let reader = std::thread::spawn({
+            let lines = Arc::clone(&lines);
+            move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    lines.lock().expect("log lines").push(line);
+                }
+            }
+        });
+        let server = Self { child, port, lines, reader: Some(reader) };
+        server.wait_until_listening();
+        server
+    }
+
+    fn wait_until_listening(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "the server did not listen on {} within 30 s", self.port);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Sends SIGTERM, as `docker stop` does, and returns the exit status and every log line.
+    pub fn stop(mut self) -> (ExitStatus, Vec<String>) {
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        assert!(killed.success(), "could not signal {pid}");
+        let status = self.child.wait().expect("the server exits");
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("stdout reader");
+        }
+        let lines = self.lines.lock().expect("log lines").clone();
+        (status, lines)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A failed test must not leave the server running.
+        self.child.kill().ok();
+    }
+}

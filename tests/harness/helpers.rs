@@ -1,0 +1,235 @@
+//! Variants, generation and the checks' plumbing.
+
+use std::{
+    collections::BTreeMap,
+    fmt,
+    path::{Path, PathBuf},
+    process::{Command, Output},
+    sync::{Mutex, OnceLock},
+};
+
+pub const CARGO_GENERATE: &str = env!("CARGO_BIN_EXE_cargo-generate");
+
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where generated projects and their shared build output go
+/// (`HARNESS_WORK_DIR`, or `target/harness`).
+pub fn work_dir() -> PathBuf {
+    std::env::var_os("HARNESS_WORK_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/harness"))
+}
+
+/// One combination of the template's options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Variant {
+    pub postgres: bool,
+    pub redis: bool,
+    pub sentry: bool,
+    pub otel: bool,
+}
+
+impl Variant {
+    /// All 16, or those named in `VARIANTS` (comma-separated ids).
+    pub fn all() -> Vec<Variant> {
+        let every: Vec<Variant> = (0..16u8)
+            .map(|bits| Variant {
+                postgres: bits & 8 != 0,
+                redis: bits & 4 != 0,
+                sentry: bits & 2 != 0,
+                otel: bits & 1 != 0,
+            })
+            .collect();
+        match std::env::var("VARIANTS") {
+            Ok(wanted) if !wanted.trim().is_empty() => {
+                let wanted: Vec<&str> = wanted.split(',').map(str::trim).collect();
+                every.into_iter().filter(|variant| wanted.contains(&variant.id().as_str())).collect()
+            }
+            _ => every,
+        }
+    }
+
+    pub fn database(&self) -> &'static str {
+        if self.postgres { "postgres" } else { "sqlite" }
+    }
+
+    /// A readable id, as in `postgres+redis+otel`; also the name of its lockfile.
+    pub fn id(&self) -> String {
+        let mut id = self.database().to_owned();
+        for (on, name) in [(self.redis, "redis"), (self.sentry, "sentry"), (self.otel, "otel")] {
+            if on {
+                id.push('+');
+                id.push_str(name);
+            }
+        }
+        id
+    }
+
+    /// The project name it is generated under: distinct per variant, so that
+    /// variants sharing a Redis or a build directory never collide.
+    pub fn project_name(&self) -> String {
+        format!("svc-{}", self.id().replace('+', "-"))
+    }
+
+    /// The cargo-generate arguments that choose this variant.
+    pub fn defines(&self) -> Vec<String> {
+        [
+            format!("database={}", self.database()),
+            format!("redis={}", self.redis),
+            format!("sentry={}", self.sentry),
+            format!("otel={}", self.otel),
+        ]
+        .into_iter()
+        .flat_map(|define| ["-d".to_owned(), define])
+        .collect()
+    }
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.id())
+    }
+}
+
+/// A generated project on disk.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub variant: Variant,
+    pub dir: PathBuf,
+}
+
+impl Project {
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.join(relative)
+    }
+
+    pub fn exists(&self, relative: &str) -> bool {
+        self.path(relative).exists()
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative))
+            .unwrap_or_else(|error| panic!("[{}] cannot read {relative}: {error}", self.variant))
+    }
+
+    /// Every file of the project, relative to it, without `.git` and `target`.
+    pub fn files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, root: &Path, files: &mut Vec<PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = entry.file_name();
+                if name == ".git" || name == "target" {
+                    continue;
+                }
+                if path.is_dir() {
+                    walk(&path, root, files);
+                } else if let Ok(relative) = path.strip_prefix(root) {
+                    files.push(relative.to_path_buf());
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(&self.dir, &self.dir, &mut files);
+        files.sort();
+        files
+    }
+
+    pub fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        command.current_dir(&self.dir);
+        command
+    }
+}
+
+/// Keeps only what a shell on a host has: Docker Compose reads settings from the
+/// environment before the env file, so this process's DATABASE_URL would win.
+pub fn clean_env(command: &mut Command) -> &mut Command {
+    command.env_clear();
+    for kept in ["PATH", "HOME", "USER", "DOCKER_HOST", "DOCKER_CONFIG"] {
+        if let Ok(value) = std::env::var(kept) {
+            command.env(kept, value);
+        }
+    }
+    command
+}
+
+/// Runs `cargo generate --path <this repository>` with extra arguments.
+pub fn run_cargo_generate(name: &str, args: &[String], destination: &Path) -> Output {
+    std::fs::create_dir_all(destination).expect("destination directory");
+    let mut command = Command::new(CARGO_GENERATE);
+    command
+        .args(["generate", "--path"])
+        .arg(repo_root())
+        .args(["--name", name, "--silent", "--destination"])
+        .arg(destination)
+        .env("USER", std::env::var("USER").unwrap_or_else(|_| "harness".into()));
+    command.args(args).output().expect("cargo-generate runs")
+}
+
+/// The variant generated once per test process, from a clean directory.
+pub fn generated(variant: Variant) -> Project {
+    static PROJECTS: OnceLock<Mutex<BTreeMap<Variant, Project>>> = OnceLock::new();
+    let projects = PROJECTS.get_or_init(Default::default);
+    let mut projects = projects.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    projects
+        .entry(variant)
+        .or_insert_with(|| {
+            let destination = work_dir().join("generated").join(variant.id());
+            std::fs::remove_dir_all(&destination).ok();
+            let name = variant.project_name();
+            let output = run_cargo_generate(&name, &variant.defines(), &destination);
+            assert!(
+                output.status.success(),
+                "[{variant}] cargo generate failed:\n{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            Project { variant, dir: destination.join(name) }
+        })
+        .clone()
+}
+
+/// Every selected variant, generated.
+pub fn all_projects() -> Vec<Project> {
+    Variant::all().into_iter().map(generated).collect()
+}
+
+/// Collects failures across variants, so one run reports all of them.
+#[derive(Default)]
+pub struct Failures(Vec<String>);
+
+impl Failures {
+    pub fn add(&mut self, variant: &Variant, what: impl fmt::Display) {
+        self.0.push(format!("[{variant}] {what}"));
+    }
+
+    /// Checks `ok`, recording `what` when it does not hold.
+    pub fn check(&mut self, ok: bool, variant: &Variant, what: impl fmt::Display) {
+        if !ok {
+            self.add(variant, what);
+        }
+    }
+
+    pub fn assert_none(self, check: &str) {
+        assert!(
+            self.0.is_empty(),
+            "{check}: {} failure(s)\n{}",
+            self.0.len(),
+            self.0.join("\n")
+        );
+    }
+}
+
+/// The last `lines` lines of a command's output, for failure reports.
+pub fn tail(output: &Output, lines: usize) -> String {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

@@ -1,0 +1,128 @@
+//! Refused input: each rule stops generation with a message saying what to fix,
+//! and leaves no half-written project behind.
+
+use crate::helpers::{CARGO_GENERATE, Project, Variant, repo_root, run_cargo_generate, tail, work_dir};
+
+/// Runs a generation expected to be refused; returns what it printed.
+fn refused(case: &str, name: &str, extra: &[&str]) -> String {
+    let destination = work_dir().join("refused").join(case);
+    std::fs::remove_dir_all(&destination).ok();
+    let args: Vec<String> = extra.iter().map(ToString::to_string).collect();
+    let output = run_cargo_generate(name, &args, &destination);
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!output.status.success(), "[{case}] generation was not refused:\n{printed}");
+    let leftovers: Vec<_> = walk_files(&destination);
+    assert!(leftovers.is_empty(), "[{case}] a refused generation left files: {leftovers:?}");
+    printed
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.path().is_dir() {
+            files.extend(walk_files(&entry.path()));
+        } else {
+            files.push(entry.path());
+        }
+    }
+    files
+}
+
+fn assert_says(printed: &str, expected: &str) {
+    assert!(printed.contains(expected), "expected the message to say `{expected}`, saw:\n{printed}");
+}
+
+#[test]
+fn it_refuses_a_name_starting_with_a_digit() {
+    let printed = refused("digit", "1service", &[]);
+    assert_says(&printed, "the project name '1service' must start with a lowercase letter (a-z)");
+}
+
+#[test]
+fn it_refuses_a_reserved_name() {
+    for name in ["std", "core", "alloc", "test", "proc-macro", "self", "crate", "super"] {
+        let printed = refused(&format!("reserved-{name}"), name, &[]);
+        assert_says(&printed, &format!("the project name '{name}' is reserved in Rust or Cargo"));
+    }
+}
+
+#[test]
+fn it_refuses_a_name_longer_than_a_dns_label() {
+    let name = format!("s{}", "e".repeat(63));
+    let printed = refused("long", &name, &[]);
+    assert_says(&printed, "has 64 characters: a host name allows at most 63");
+}
+
+#[test]
+fn it_refuses_uppercase_and_underscores_kept_by_force() {
+    let printed = refused("force", "svc_With_Caps", &["--force"]);
+    assert_says(&printed, "may contain only lowercase letters, digits and hyphens");
+}
+
+#[test]
+fn it_refuses_a_trailing_hyphen_kept_by_force() {
+    let printed = refused("hyphen", "service-", &["--force"]);
+    assert_says(&printed, "must not end with a hyphen");
+}
+
+#[test]
+fn it_refuses_an_unknown_database() {
+    let printed = refused("database", "svc", &["-d", "database=mysql"]);
+    assert_says(&printed, "\"mysql\" is not a valid value for database");
+}
+
+#[test]
+fn it_refuses_a_port_that_is_not_a_number() {
+    let printed = refused("port-text", "svc", &["-d", "http_port=http"]);
+    assert_says(&printed, "http_port 'http' is not a port number");
+}
+
+#[test]
+fn it_refuses_a_port_out_of_range() {
+    let printed = refused("port-range", "svc", &["-d", "http_port=70000"]);
+    assert_says(&printed, "http_port '70000' is not a port number");
+}
+
+#[test]
+fn it_refuses_an_image_registry_with_a_trailing_slash() {
+    let printed = refused("registry", "svc", &["-d", "image_registry=ghcr.io/acme/"]);
+    assert_says(&printed, "image_registry 'ghcr.io/acme/' is not a registry path");
+}
+
+#[test]
+fn it_generates_the_default_variant_with_no_options() {
+    let destination = work_dir().join("defaults");
+    std::fs::remove_dir_all(&destination).ok();
+
+    let output = run_cargo_generate("plain-service", &[], &destination);
+
+    assert!(output.status.success(), "{}", tail(&output, 20));
+    let project = Project {
+        variant: Variant { postgres: false, redis: false, sentry: false, otel: false },
+        dir: destination.join("plain-service"),
+    };
+    assert!(project.read("Cargo.toml").contains("\"sqlite\""), "the default database is not SQLite");
+}
+
+#[test]
+fn it_generates_from_a_git_url() {
+    let destination = work_dir().join("from-git");
+    std::fs::remove_dir_all(&destination).ok();
+    std::fs::create_dir_all(&destination).expect("destination");
+
+    let output = std::process::Command::new(CARGO_GENERATE)
+        .args(["generate", "--silent", "--git"])
+        .arg(format!("file://{}", repo_root().display()))
+        .args(["--name", "git-service", "--destination"])
+        .arg(&destination)
+        .env("USER", "harness")
+        .output()
+        .expect("cargo-generate runs");
+
+    assert!(output.status.success(), "{}", tail(&output, 20));
+    assert!(destination.join("git-service/Cargo.toml").is_file());
+}

@@ -1,0 +1,17 @@
+//! Generates every variant of the template through the real cargo-generate and
+//! checks it. Tiers, cheapest first, each a module:
+//! - `render`, `hooks`: generation, the files of each variant, refused input;
+//! - `deploy`: compose files, Dockerfile, scripts, workflows, environment variables;
+//! - `build`: each variant as a standalone project: fmt, clippy, its own tests;
+//! - `container`: production images run end to end on a Docker engine;
+//! - `repo`: this repository's own scripts and workflow.
+//!
+//! `VARIANTS=sqlite,postgres+redis cargo test` limits the run to some variants.
+
+mod build;
+mod container;
+mod deploy;
+mod helpers;
+mod hooks;
+mod render;
+mod repo;
