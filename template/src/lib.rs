@@ -10,8 +10,7 @@ pub mod healthcheck;
 pub mod items;
 pub mod request_id;
 pub mod routes;
+pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
-
-pub use startup::shutdown_signal;

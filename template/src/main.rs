@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use {{crate_name}}::{
     config::{Cli, Command, Config},
-    db, healthcheck, shutdown_signal, startup, telemetry,
+    db, healthcheck, shutdown, startup, telemetry,
 };
 
 #[tokio::main]
@@ -26,7 +26,7 @@ async fn main() -> ExitCode {
 async fn serve(config: Config) -> anyhow::Result<()> {
     config.validate()?;
     let _telemetry = telemetry::init(&config)?;
-    let shutdown = shutdown_signal()?;
+    let shutdown = shutdown::signal_received()?;
     let app = startup::App::build(config).await?;
     app.run_until_stopped(shutdown).await
 }

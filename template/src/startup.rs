@@ -1,6 +1,6 @@
 //! Builds the application from its configuration and runs it until told to stop.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, time::Duration};
 
 use anyhow::Context;
 use axum::{
@@ -10,11 +10,7 @@ use axum::{
     middleware,
     response::IntoResponse,
 };
-use tokio::{
-    net::TcpListener,
-    signal::unix::{SignalKind, signal},
-    sync::Notify,
-};
+use tokio::{net::TcpListener, sync::watch};
 use tower::{ServiceBuilder, timeout::error::Elapsed};
 use tower_http::{
     catch_panic::CatchPanicLayer,
@@ -32,6 +28,7 @@ use crate::{
     db::{self, DbPool},
     error::AppError,
     request_id, routes,
+    shutdown::{self, StopAccepting},
     state::AppState,
     telemetry,
 };
@@ -80,22 +77,22 @@ impl App {
         self.listener.local_addr().map(|address| address.port()).unwrap_or_default()
     }
 
-    /// Serves until `shutdown` completes, then stops accepting connections and
-    /// lets in-flight requests finish, for at most the shutdown timeout.
+    /// Serves until `shutdown` completes. Then refuses new connections, gives those
+    /// already accepted [`shutdown::FIRST_REQUEST_GRACE`] to send their request, and
+    /// lets in-flight requests finish, all within the shutdown timeout.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let stopping = Arc::new(Notify::new());
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown({
-            let stopping = stopping.clone();
-            async move {
-                shutdown.await;
-                stopping.notify_one();
-            }
+        let (stop, mut stopping) = watch::channel(false);
+        let listener = StopAccepting::new(self.listener, stopping.clone());
+        let server = axum::serve(listener, self.router).with_graceful_shutdown(async move {
+            shutdown.await;
+            stop.send_replace(true);
+            tokio::time::sleep(shutdown::FIRST_REQUEST_GRACE).await;
         });
         let drain_deadline = async {
-            stopping.notified().await;
+            stopping.wait_for(|stopping| *stopping).await.ok();
             tokio::time::sleep(self.shutdown_timeout).await;
         };
         tokio::select! {
@@ -161,20 +158,4 @@ async fn timeout_error(error: BoxError) -> AppError {
     } else {
         AppError::Internal(anyhow::anyhow!(error))
     }
-}
-
-/// Listens for SIGINT (Ctrl-C) and SIGTERM (what `docker stop` sends); the returned
-/// future completes on the first of them. The handlers are installed before this
-/// returns, so call it before the port is announced: a signal that arrives right after
-/// start-up then drains the server instead of killing the process.
-pub fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
-    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {},
-            _ = terminate.recv() => {},
-        }
-        tracing::info!("shutdown signal received; draining in-flight requests");
-    })
 }

@@ -2,6 +2,13 @@
 
 mod support;
 
+use std::{
+    io::{Read, Write},
+    net::TcpStream,
+    thread,
+    time::Duration,
+};
+
 use {{crate_name}}::db::DbPool;
 use support::{Server, TestDatabase, free_port, run};
 
@@ -67,6 +74,31 @@ async fn sigterm_stops_the_server_with_exit_code_0() {
     let (status, lines) = server.stop();
 
     assert!(status.success(), "exit status {status}; logs:\n{}", lines.join("\n"));
+}
+
+#[tokio::test]
+async fn a_connection_accepted_before_sigterm_still_gets_its_request_answered() {
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database, &[]);
+    let mut connection = TcpStream::connect(("127.0.0.1", server.port)).expect("connects");
+    // The server accepts the connection; its request is still on the way when the signal lands.
+    thread::sleep(Duration::from_millis(300));
+    server.terminate();
+    thread::sleep(Duration::from_millis(200));
+
+    connection
+        .write_all(b"GET /health HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        .expect("request sent");
+    let mut response = Vec::new();
+    let read = connection.read_to_end(&mut response);
+    let (_, lines) = server.wait();
+
+    let response = String::from_utf8_lossy(&response);
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "expected a 200 response, saw {read:?} {response:?}; logs:\n{}",
+        lines.join("\n")
+    );
 }
 
 #[tokio::test]

@@ -93,10 +93,20 @@ impl Server {
     }
 
     /// Sends SIGTERM, as `docker stop` does, and returns the exit status and every log line.
-    pub fn stop(mut self) -> (ExitStatus, Vec<String>) {
+    pub fn stop(self) -> (ExitStatus, Vec<String>) {
+        self.terminate();
+        self.wait()
+    }
+
+    /// Sends SIGTERM and returns at once, leaving the server to drain.
+    pub fn terminate(&self) {
         let pid = self.child.id().to_string();
         let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
         assert!(killed.success(), "could not signal {pid}");
+    }
+
+    /// Waits for the server to exit; its exit status and every log line.
+    pub fn wait(mut self) -> (ExitStatus, Vec<String>) {
         let status = self.child.wait().expect("the server exits");
         if let Some(reader) = self.reader.take() {
             reader.join().expect("stdout reader");
