@@ -81,7 +81,8 @@ fn http(address: &str, method: &str, path: &str, headers: &[(&str, &str)], body:
     }
     request.push_str("\r\n");
     request.push_str(body);
-    stream.write_all(request.as_bytes()).map_err(|e| format!("write: {e}"))?;
+    // A write fails only on a reset: like the read below, a connection never accepted.
+    stream.write_all(request.as_bytes()).map_err(|e| format!("unanswered: write: {e}"))?;
     let mut bytes = Vec::new();
     if let Err(error) = stream.read_to_end(&mut bytes) {
         // Reset before a single byte: a connection still in the kernel's queue
