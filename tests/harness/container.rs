@@ -384,10 +384,15 @@ fn run_variant(generated: &Project) -> Result<Report, String> {
     // 6. The migrate profile on its own, then the proxy profile serving the app over TLS.
     ok(&stack.compose(300, &["--profile", "migrate", "run", "--rm", "migrate"]), "the migrate profile")?;
     ok(&stack.compose(300, &["--profile", "proxy", "up", "-d", "--wait", "proxy"]), "the proxy profile")?;
-    let proxied = run(Command::new("curl").args(["-sk", "--retry", "15", "--retry-all-errors", "--retry-delay", "1", "-o", "/dev/null", "-w", "%{http_code}", "https://localhost/health"]));
-    let code = String::from_utf8_lossy(&proxied.stdout).into_owned();
-    if code != "200" {
-        return Err(format!("https://localhost/health through the proxy: expected 200, saw {code:?} {}", tail(&proxied, 5)));
+    let proxied = run(Command::new("curl").args(["-sk", "--retry", "15", "--retry-all-errors", "--retry-delay", "1", "-o", "/dev/null", "-D", "-", "https://localhost/health"]));
+    // The headers of the last attempt: a retried one dumps its own first.
+    let headers = String::from_utf8_lossy(&proxied.stdout).to_ascii_lowercase();
+    let last = headers.trim_end().rsplit("\r\n\r\n").next().unwrap_or_default();
+    if last.lines().next().and_then(|status| status.split_whitespace().nth(1)) != Some("200") {
+        return Err(format!("https://localhost/health through the proxy: expected 200, saw {last:?} {}", tail(&proxied, 5)));
+    }
+    if !last.lines().any(|line| line.trim_end() == "strict-transport-security: max-age=31536000") {
+        return Err(format!("the proxy sent no Strict-Transport-Security header: {last:?}"));
     }
     ok(&stack.compose(120, &["--profile", "proxy", "stop", "proxy"]), "stop the proxy")?;
 

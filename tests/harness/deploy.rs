@@ -144,6 +144,12 @@ fn the_migrate_and_proxy_profiles_are_valid() {
         failures.check(migrate.get("ports").is_none(), v, "migrate publishes no port");
         let proxy_ports = config["services"]["proxy"]["ports"].to_string();
         failures.check(proxy_ports.contains("443") && proxy_ports.contains("80"), v, format!("proxy publishes 80 and 443: {proxy_ports}"));
+        let proxy_volumes = config["services"]["proxy"]["volumes"].to_string();
+        failures.check(
+            proxy_volumes.contains(r#""target":"/etc/caddy/Caddyfile""#) && proxy_volumes.contains(r#""read_only":true"#),
+            v,
+            format!("proxy reads the project's Caddyfile, read-only: {proxy_volumes}"),
+        );
     }
     failures.assert_none("compose profiles");
 }

@@ -8,6 +8,7 @@ use crate::helpers::{Failures, Project, all_projects};
 const ALWAYS: &[&str] = &[
     ".gitignore",
     "Cargo.lock",
+    "Caddyfile",
     "Cargo.toml",
     "README.md",
     "build.rs",
