@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Re-resolves the pinned Cargo.lock of every template variant.
+# Brings the pinned Cargo.lock of every template variant up to date with its manifest.
 #
 # Each combination of options has its own dependency set, kept in
 # template/lockfiles/<variant>.lock so that a generated project builds with
@@ -33,8 +33,9 @@ for database in sqlite postgres; do
                     --silent --vcs none --destination "$work/$variant" \
                     -d database="$database" -d redis="$redis" -d sentry="$sentry" -d otel="$otel" >/dev/null
                 project="$work/$variant/$placeholder"
-                rm "$project/Cargo.lock"
-                (cd "$project" && CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback cargo generate-lockfile --quiet)
+                # From the pinned lockfile, resolve only what the manifest changed:
+                # pins of unchanged dependencies stay where they are.
+                (cd "$project" && CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback cargo update --workspace --quiet)
                 sed "s/^name = \"$placeholder\"\$/name = \"{{project-name}}\"/" "$project/Cargo.lock" \
                     >"$root/template/lockfiles/$variant.lock"
                 echo "updated template/lockfiles/$variant.lock"

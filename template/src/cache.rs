@@ -1,10 +1,17 @@
-//! Redis as a cache-aside in front of the database. Redis is an optimisation:
-//! when it is down, reads and writes go to the database and a warning is logged.
+//! Redis as a cache-aside in front of the database. Redis is an optimisation: when it
+//! fails, the cache steps aside at once (reads and writes go to the database at full
+//! speed), says so in one log line, and is tried again in the background until it answers.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use anyhow::Context;
-use redis::{AsyncCommands, aio::ConnectionManager, aio::ConnectionManagerConfig};
+use redis::{AsyncCommands, AsyncIter, aio::ConnectionManager, aio::ConnectionManagerConfig};
 use secrecy::ExposeSecret;
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -13,14 +20,19 @@ use crate::{
     items::{Item, Items, NewItem},
 };
 
-/// Bounds every Redis round trip, so an unreachable Redis slows a request by at most this.
+/// Bounds every Redis round trip, so an unresponsive Redis costs one request at most this.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// How often an unavailable Redis is tried again.
+const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct Cache {
     connection: ConnectionManager,
     ttl_secs: u64,
     key_prefix: String,
+    /// False from a failed round trip until a background ping succeeds again.
+    available: Arc<AtomicBool>,
 }
 
 impl Cache {
@@ -38,20 +50,78 @@ impl Cache {
             connection,
             ttl_secs: config.cache_ttl_secs,
             key_prefix: config.cache_key_prefix.clone(),
+            available: Arc::new(AtomicBool::new(true)),
         })
     }
 
-    pub async fn ping(&self) -> redis::RedisResult<()> {
+    /// A round trip to Redis, for readiness; fails at once while the cache is stepped aside.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        if !self.is_available() {
+            anyhow::bail!("unavailable since a failed round trip; retried every {RETRY_INTERVAL:?}");
+        }
         let mut connection = self.connection.clone();
-        redis::cmd("PING").query_async::<String>(&mut connection).await.map(drop)
+        let pong = redis::cmd("PING").query_async::<String>(&mut connection).await;
+        pong.map(drop).map_err(|error| self.step_aside(error))
+    }
+
+    fn is_available(&self) -> bool {
+        self.available.load(Ordering::Acquire)
+    }
+
+    /// Stops using Redis after `error` and, the first time, logs it and starts retrying.
+    fn step_aside(&self, error: redis::RedisError) -> anyhow::Error {
+        if self.available.swap(false, Ordering::AcqRel) {
+            tracing::warn!(%error, "cache unavailable; serving from the database until Redis answers again");
+            tokio::spawn(self.clone().recover());
+        }
+        error.into()
+    }
+
+    /// Pings until Redis answers, then forgets this service's entries (they may have
+    /// missed invalidations during the outage) and puts the cache back in use.
+    async fn recover(self) {
+        let mut connection = self.connection.clone();
+        loop {
+            tokio::time::sleep(RETRY_INTERVAL).await;
+            let pong = redis::cmd("PING").query_async::<String>(&mut connection).await;
+            if pong.is_err() {
+                continue;
+            }
+            match self.forget_every_entry(&mut connection).await {
+                Ok(forgotten) => {
+                    self.available.store(true, Ordering::Release);
+                    tracing::info!(forgotten, "cache available again");
+                    return;
+                }
+                Err(error) => tracing::debug!(%error, "cache still failing"),
+            }
+        }
+    }
+
+    async fn forget_every_entry(&self, connection: &mut ConnectionManager) -> redis::RedisResult<usize> {
+        let pattern = format!("{}:*", self.key_prefix);
+        let mut keys = Vec::new();
+        let mut scan = connection.clone();
+        let mut found: AsyncIter<String> = scan.scan_match(&pattern).await?;
+        while let Some(key) = found.next_item().await {
+            keys.push(key?);
+        }
+        drop(found);
+        for batch in keys.chunks(500) {
+            connection.unlink::<_, ()>(batch).await?;
+        }
+        Ok(keys.len())
     }
 
     async fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        if !self.is_available() {
+            return None;
+        }
         let mut connection = self.connection.clone();
         match connection.get::<_, Option<String>>(key).await {
             Ok(value) => value.and_then(|json| serde_json::from_str(&json).ok()),
             Err(error) => {
-                tracing::warn!(%error, key, "cache read failed; using the database");
+                self.step_aside(error);
                 None
             }
         }
@@ -59,16 +129,23 @@ impl Cache {
 
     async fn put<T: Serialize>(&self, key: &str, value: &T) {
         let Ok(json) = serde_json::to_string(value) else { return };
+        if !self.is_available() {
+            return;
+        }
         let mut connection = self.connection.clone();
         if let Err(error) = connection.set_ex::<_, _, ()>(key, json, self.ttl_secs).await {
-            tracing::warn!(%error, key, "cache write failed");
+            self.step_aside(error);
         }
     }
 
+    /// Removes `key`; while Redis is unavailable, recovery forgets every entry instead.
     async fn forget(&self, key: &str) {
+        if !self.is_available() {
+            return;
+        }
         let mut connection = self.connection.clone();
         if let Err(error) = connection.del::<_, ()>(key).await {
-            tracing::warn!(%error, key, "cache invalidation failed");
+            self.step_aside(error);
         }
     }
 }

@@ -5,7 +5,10 @@ use std::str::FromStr;
 use anyhow::Context;
 use secrecy::ExposeSecret;
 {%- if database == "postgres" %}
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{
+    ConnectOptions, Connection,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
 
 use crate::config::DatabaseConfig;
 
@@ -25,13 +28,34 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
     let options = PgConnectOptions::from_str(config.database_url.expose_secret())
         .context("DATABASE_URL is not a valid Postgres URL")?;
+    // The pool retries a refused connection until its acquire timeout, then reports
+    // only that it timed out: one direct attempt first names the real cause (refused,
+    // authentication, unknown database, TLS), with the address but not the password.
+    let server = format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    );
+    let cannot_connect = || format!("could not connect to the database at {server} (DATABASE_URL)");
+    match tokio::time::timeout(config.acquire_timeout(), options.connect()).await {
+        Ok(Ok(connection)) => connection.close().await.ok(),
+        Ok(Err(error)) => return Err(anyhow::Error::new(error).context(cannot_connect())),
+        Err(_) => anyhow::bail!("{}: no answer within DATABASE_ACQUIRE_TIMEOUT_SECS", cannot_connect()),
+    };
     PgPoolOptions::new()
         .max_connections(config.database_max_connections)
         .min_connections(config.database_min_connections)
         .acquire_timeout(config.acquire_timeout())
         .connect_with(options)
         .await
-        .context("could not connect to the database at DATABASE_URL")
+        .with_context(cannot_connect)
+}
+
+/// Postgres error codes that mean the server cannot take work right now: connection
+/// exceptions (class 08), shutting down or starting up (57P0x), out of connections.
+fn is_unavailable_code(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
 }
 {% else %}
 /// Opens the pool on a SQLite file, creating the file and its directory if missing.
@@ -44,7 +68,8 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(config.acquire_timeout());
-    if let Some(directory) = options.get_filename().parent() {
+    let filename = options.get_filename().to_path_buf();
+    if let Some(directory) = filename.parent() {
         std::fs::create_dir_all(directory).with_context(|| {
             format!("could not create the data directory {}", directory.display())
         })?;
@@ -55,9 +80,29 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
         .acquire_timeout(config.acquire_timeout())
         .connect_with(options)
         .await
-        .context("could not open the SQLite database at DATABASE_URL")
+        .with_context(|| format!("could not open the SQLite database {} (DATABASE_URL)", filename.display()))
+}
+
+/// SQLite result codes that mean another writer holds the database for longer than the
+/// busy timeout: SQLITE_BUSY, SQLITE_LOCKED and their extended forms.
+fn is_unavailable_code(code: &str) -> bool {
+    matches!(code, "5" | "6" | "261" | "262" | "517" | "773")
 }
 {% endif %}
+/// Whether `error` means the database cannot be reached or cannot take work right now,
+/// rather than a fault in the request or the query: worth retrying later.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| is_unavailable_code(&code)),
+        _ => false,
+    }
+}
+
 /// A round trip to the database, for readiness.
 pub async fn ping(pool: &DbPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(drop)

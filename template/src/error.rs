@@ -3,12 +3,15 @@
 use axum::{
     Json,
     extract::rejection::{JsonRejection, PathRejection, QueryRejection},
-    http::{StatusCode, header},
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
 
-use crate::request_id;
+use crate::{db, request_id};
+
+/// What a 503 asks clients to wait before retrying, in seconds.
+const RETRY_AFTER_SECS: &str = "5";
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
@@ -27,6 +30,13 @@ pub enum AppError {
     Conflict(String),
     #[error("the request took too long")]
     Timeout,
+    /// A backing service the request needs is down or overloaded: worth retrying later.
+    #[error("the {dependency} is unavailable; retry later")]
+    Unavailable {
+        dependency: &'static str,
+        #[source]
+        cause: sqlx::Error,
+    },
     #[error(transparent)]
     Database(sqlx::Error),
     #[error(transparent)]
@@ -42,6 +52,7 @@ impl AppError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -53,6 +64,10 @@ impl From<sqlx::Error> for AppError {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 Self::Conflict("a resource with the same unique field already exists".into())
             }
+            _ if db::is_unavailable(&error) => Self::Unavailable {
+                dependency: "database",
+                cause: error,
+            },
             _ => Self::Database(error),
         }
     }
@@ -72,12 +87,18 @@ from_rejection!(JsonRejection, PathRejection, QueryRejection);
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
-        // Server-side causes are logged, never sent: they can hold internal details.
-        let detail = if status.is_server_error() {
-            tracing::error!(error = %self, cause = ?self, "request failed");
-            "an internal error occurred".to_owned()
-        } else {
-            self.to_string()
+        // Server-side causes are logged, never sent: they can hold internal details. An
+        // outage is not a bug: a warning, so that error trackers are not flooded by it.
+        let detail = match &self {
+            Self::Unavailable { cause, .. } => {
+                tracing::warn!(error = %self, %cause, "request failed: a dependency is unavailable");
+                self.to_string()
+            }
+            _ if status.is_server_error() => {
+                tracing::error!(error = %self, cause = ?self, "request failed");
+                "an internal error occurred".to_owned()
+            }
+            _ => self.to_string(),
         };
         let body = json!({
             "type": "about:blank",
@@ -86,11 +107,17 @@ impl IntoResponse for AppError {
             "detail": detail,
             "request_id": request_id::current(),
         });
-        (
+        let mut response = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             Json(body),
         )
-            .into_response()
+            .into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        }
+        response
     }
 }

@@ -1,6 +1,6 @@
 //! `healthcheck`: the container's HEALTHCHECK, for images that ship no curl.
 
-use std::time::Duration;
+use std::{net::IpAddr, time::Duration};
 
 use anyhow::{Context, bail};
 use tokio::{
@@ -13,9 +13,9 @@ use crate::config::HttpConfig;
 
 const TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Succeeds only if `GET /health` on the local port answers 200 within [`TIMEOUT`].
+/// Succeeds only if `GET /health` on the configured address answers 200 within [`TIMEOUT`].
 pub async fn run(config: &HttpConfig) -> anyhow::Result<()> {
-    let status_line = timeout(TIMEOUT, get_health(config.port))
+    let status_line = timeout(TIMEOUT, get_health(&server_host(&config.host), config.port))
         .await
         .context("GET /health timed out")??;
     if status_line.split_whitespace().nth(1) != Some("200") {
@@ -24,10 +24,19 @@ pub async fn run(config: &HttpConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn get_health(port: u16) -> anyhow::Result<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))
+/// Where the server is reached: `HOST`, or loopback when it listens on every address.
+fn server_host(host: &str) -> String {
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(ip)) if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        Ok(IpAddr::V6(ip)) if ip.is_unspecified() => "::1".to_owned(),
+        _ => host.to_owned(),
+    }
+}
+
+async fn get_health(host: &str, port: u16) -> anyhow::Result<String> {
+    let mut stream = TcpStream::connect((host, port))
         .await
-        .with_context(|| format!("nothing listens on port {port}"))?;
+        .with_context(|| format!("nothing listens on {host} port {port}"))?;
     stream
         .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .await?;

@@ -1,5 +1,6 @@
 //! {{project-name}}: an HTTP service on axum, tokio and sqlx.
 
+pub mod body_limit;
 {% if redis -%}
 pub mod cache;
 {% endif -%}
@@ -10,6 +11,7 @@ pub mod healthcheck;
 pub mod items;
 pub mod request_id;
 pub mod routes;
+pub mod server;
 pub mod shutdown;
 pub mod startup;
 pub mod state;

@@ -1,6 +1,6 @@
 //! Builds the application from its configuration and runs it until told to stop.
 
-use std::{future::Future, time::Duration};
+use std::future::Future;
 
 use anyhow::Context;
 use axum::{
@@ -10,7 +10,7 @@ use axum::{
     middleware,
     response::IntoResponse,
 };
-use tokio::{net::TcpListener, sync::watch};
+use tokio::net::TcpListener;
 use tower::{ServiceBuilder, timeout::error::Elapsed};
 use tower_http::{
     catch_panic::CatchPanicLayer,
@@ -24,11 +24,12 @@ use tracing::Level;
 use crate::cache::Cache;
 {% endif -%}
 use crate::{
+    body_limit,
     config::{Config, HttpConfig},
     db::{self, DbPool},
     error::AppError,
     request_id, routes,
-    shutdown::{self, StopAccepting},
+    server::{self, Limits},
     state::AppState,
     telemetry,
 };
@@ -39,7 +40,7 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     state: AppState,
-    shutdown_timeout: Duration,
+    limits: Limits,
 }
 
 impl App {
@@ -61,15 +62,20 @@ impl App {
         let state = AppState::new(db);
 {%- endif %}
         let router = router(state.clone(), &config.http)?;
+        let limits = Limits::from(&config.http);
+        let open_file_limit = server::raise_open_file_limit().context("could not raise the open-file limit")?;
+        if open_file_limit < limits.max_connections as u64 + RESERVED_FILES {
+            tracing::warn!(open_file_limit, max_connections = limits.max_connections, "the open-file limit leaves too little room for MAX_CONNECTIONS; lower it or raise the hard limit (ulimit -Hn)");
+        }
         let listener = TcpListener::bind((config.http.host.as_str(), config.http.port))
             .await
             .with_context(|| format!("could not listen on {}:{}", config.http.host, config.http.port))?;
-        tracing::info!(address = %listener.local_addr()?, "listening");
+        tracing::info!(address = %listener.local_addr()?, max_connections = limits.max_connections, open_file_limit, "listening");
         Ok(Self {
             listener,
             router,
             state,
-            shutdown_timeout: config.http.shutdown_timeout(),
+            limits,
         })
     }
 
@@ -77,36 +83,25 @@ impl App {
         self.listener.local_addr().map(|address| address.port()).unwrap_or_default()
     }
 
-    /// Serves until `shutdown` completes. Then refuses new connections, gives those
-    /// already accepted [`shutdown::FIRST_REQUEST_GRACE`] to send their request, and
-    /// lets in-flight requests finish, all within the shutdown timeout.
+    /// Serves until `shutdown` completes. Then refuses new connections, answers those the
+    /// kernel had already accepted, gives them [`server::FIRST_REQUEST_GRACE`] to send their
+    /// request, and lets in-flight requests finish, all within the shutdown timeout.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let (stop, mut stopping) = watch::channel(false);
-        let listener = StopAccepting::new(self.listener, stopping.clone());
-        let server = axum::serve(listener, self.router).with_graceful_shutdown(async move {
-            shutdown.await;
-            stop.send_replace(true);
-            tokio::time::sleep(shutdown::FIRST_REQUEST_GRACE).await;
-        });
-        let drain_deadline = async {
-            stopping.wait_for(|stopping| *stopping).await.ok();
-            tokio::time::sleep(self.shutdown_timeout).await;
-        };
-        tokio::select! {
-            served = server.into_future() => served.context("the HTTP server failed")?,
-            () = drain_deadline => tracing::warn!(
-                timeout_secs = self.shutdown_timeout.as_secs(),
-                "in-flight requests did not finish within SHUTDOWN_TIMEOUT_SECS; dropping them"
-            ),
-        }
+        server::serve(self.listener, self.router, self.limits, shutdown)
+            .await
+            .context("the HTTP server failed")?;
         self.state.db.close().await;
         tracing::info!("stopped");
         Ok(())
     }
 }
+
+/// File descriptors kept free of connections: the database pool, the log output and the
+/// listener itself need some.
+const RESERVED_FILES: u64 = 64;
 
 /// The complete HTTP stack: routes, then middleware from the outside in.
 pub fn router(state: AppState, http: &HttpConfig) -> anyhow::Result<Router> {
@@ -116,6 +111,10 @@ pub fn router(state: AppState, http: &HttpConfig) -> anyhow::Result<Router> {
         .allow_headers(AllowHeaders::mirror_request())
         .expose_headers([request_id::HEADER]);
     let middleware = ServiceBuilder::new()
+        .layer(middleware::from_fn_with_state(
+            usize::from(http.max_request_id_length),
+            request_id::refuse_unusable,
+        ))
 {%- if sentry %}
         // Sentry's hub must wrap its HTTP layer, or each request leaks a scope.
         .layer(sentry::integrations::tower::NewSentryLayer::new_from_top())
@@ -136,6 +135,7 @@ pub fn router(state: AppState, http: &HttpConfig) -> anyhow::Result<Router> {
         .layer(security_header(header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"))
         .layer(cors)
         .layer(middleware::from_fn(request_id::scope))
+        .layer(middleware::from_fn_with_state(http.max_body_bytes, body_limit::refuse_announced_excess))
         .layer(axum::error_handling::HandleErrorLayer::new(timeout_error))
         .timeout(http.request_timeout())
         .layer(CatchPanicLayer::custom(|_panic| {

@@ -6,7 +6,7 @@ use std::{
     io::{Read, Write},
     net::TcpStream,
     thread,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use {{crate_name}}::db::DbPool;
@@ -133,4 +133,121 @@ async fn migrate_applies_the_migrations_and_exits_0() {
     assert!(output.status.success(), "migrate failed: {}", String::from_utf8_lossy(&output.stderr));
     let pool = DbPool::connect(&database.url).await.expect("database reachable");
     sqlx::query("SELECT count(*) FROM items").execute(&pool).await.expect("the items table exists");
+}
+
+/// Reads what the server sends until it closes the connection, or `deadline` passes.
+fn read_until_closed(connection: &mut TcpStream, deadline: Instant) -> Result<Vec<u8>, std::io::Error> {
+    let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(10));
+    connection.set_read_timeout(Some(left)).expect("read timeout set");
+    let mut received = Vec::new();
+    connection.read_to_end(&mut received).map(|_| received)
+}
+
+#[tokio::test]
+async fn connections_queued_in_the_kernel_at_sigterm_are_answered() {
+    let database = TestDatabase::create().await;
+    // One slot: the held connection takes it, so the next ones wait in the kernel's queue.
+    let server = Server::start(&database, &[("MAX_CONNECTIONS", "1")]);
+    let _holder = server.connect();
+    thread::sleep(Duration::from_millis(300));
+    let mut queued: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut connection = server.connect();
+            connection
+                .write_all(b"GET /health HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+                .expect("request sent");
+            connection
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(200));
+
+    server.terminate();
+
+    let answers: Vec<String> = queued
+        .iter_mut()
+        .map(|connection| match read_until_closed(connection, Instant::now() + Duration::from_secs(10)) {
+            Ok(response) => String::from_utf8_lossy(&response).lines().next().unwrap_or_default().to_owned(),
+            Err(error) => format!("no answer: {error}"),
+        })
+        .collect();
+    let (status, lines) = server.wait();
+    assert!(
+        answers.iter().all(|answer| answer.starts_with("HTTP/1.1 200")),
+        "expected four 200 answers, saw {answers:?}; exit {status}; logs:\n{}",
+        lines.join("\n")
+    );
+}
+
+/// More connections than the default open-file soft limit, half of them sending
+/// nothing and half stopping in the middle of their headers.
+const HELD_CONNECTIONS: usize = 1100;
+
+#[tokio::test]
+async fn idle_and_half_sent_connections_neither_starve_health_nor_stay_open() {
+    // The test holds as many sockets as the server: it needs the room too.
+    {{crate_name}}::server::raise_open_file_limit().expect("the open-file limit can be raised");
+    let database = TestDatabase::create().await;
+    let server = Server::start_with_open_file_limit(&database, &[("HEADER_READ_TIMEOUT_SECS", "10")], 1024);
+    let opened = Instant::now();
+    let mut held: Vec<TcpStream> = (0..HELD_CONNECTIONS)
+        .map(|index| {
+            let mut connection = server.connect();
+            if index % 2 == 1 {
+                connection.write_all(b"GET /health HTTP/1.1\r\nHost: te").expect("half a request sent");
+            }
+            connection
+        })
+        .collect();
+
+    let health = reqwest::Client::new()
+        .get(server.url("/health"))
+        // Well within the header-read timeout: an answer must not wait for held connections to close.
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    let deadline = opened + Duration::from_secs(15);
+    let still_open = held
+        .iter_mut()
+        .map(|connection| read_until_closed(connection, deadline))
+        .filter(|outcome| {
+            outcome.as_ref().is_err_and(|error| {
+                matches!(error.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+            })
+        })
+        .count();
+    let (_, lines) = server.stop();
+
+    let status = health.as_ref().map(reqwest::Response::status);
+    assert!(
+        status.as_ref().is_ok_and(|status| *status == 200),
+        "GET /health while {HELD_CONNECTIONS} connections were held: expected 200, saw {status:?}; last logs:\n{}",
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    );
+    assert_eq!(still_open, 0, "connections still open 15 s after they opened, with HEADER_READ_TIMEOUT_SECS=10");
+}
+
+#[tokio::test]
+async fn a_long_query_string_is_logged_cut_short() {
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database, &[]);
+
+    reqwest::Client::new()
+        .get(server.url(&format!("/api/v1/items?padding={}", "x".repeat(60_000))))
+        .send()
+        .await
+        .expect("request sent");
+    let (_, lines) = server.stop();
+
+    let longest = lines.iter().map(String::len).max().unwrap_or_default();
+    assert!(longest < 2_000, "a log line of {longest} bytes: the URL was logged whole");
+}
+
+#[tokio::test]
+async fn healthcheck_checks_the_address_the_server_listens_on() {
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database, &[("HOST", "::1")]);
+
+    let output = run(&["healthcheck"], &[("HOST", "::1"), ("PORT", &server.port.to_string())]);
+
+    assert!(output.status.success(), "healthcheck failed: {}", String::from_utf8_lossy(&output.stderr));
 }

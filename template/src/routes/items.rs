@@ -16,6 +16,7 @@ use crate::{
 };
 
 const MAX_NAME_LEN: usize = 200;
+const MAX_DESCRIPTION_LEN: usize = 2000;
 const MAX_PAGE_SIZE: i64 = 100;
 
 pub fn router() -> Router<AppState> {
@@ -51,12 +52,29 @@ struct CreateItem {
 }
 
 impl CreateItem {
+    /// The same rules on every database: text that one engine stores and another refuses
+    /// (Postgres rejects NUL) is refused here, before either sees it.
     fn validate(self) -> Result<NewItem> {
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
             return Err(AppError::Validation(format!(
                 "name must be 1 to {MAX_NAME_LEN} characters"
             )));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(AppError::Validation("name must not contain control characters".into()));
+        }
+        if let Some(description) = &self.description {
+            if description.chars().count() > MAX_DESCRIPTION_LEN {
+                return Err(AppError::Validation(format!(
+                    "description must be at most {MAX_DESCRIPTION_LEN} characters"
+                )));
+            }
+            if description.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+                return Err(AppError::Validation(
+                    "description must not contain control characters other than line breaks and tabs".into(),
+                ));
+            }
         }
         Ok(NewItem {
             name: name.to_owned(),

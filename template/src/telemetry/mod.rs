@@ -7,8 +7,10 @@ mod otel;
 mod sentry;
 {% endif -%}
 
+use std::borrow::Cow;
+
 use anyhow::Context;
-use axum::http::Request;
+use axum::http::{Request, Uri};
 use tracing::Span;
 use tracing_subscriber::{
     EnvFilter, Layer, Registry, fmt, layer::SubscriberExt, util::SubscriberInitExt,
@@ -73,7 +75,7 @@ pub fn request_span<B>(request: &Request<B>) -> Span {
     let span = tracing::info_span!(
         "request",
         method = %request.method(),
-        uri = %request.uri(),
+        uri = %loggable(request.uri()),
         request_id = request_id::of(request),
 {%- if otel %}
         trace_id = tracing::field::Empty,
@@ -83,4 +85,22 @@ pub fn request_span<B>(request: &Request<B>) -> Span {
     otel::continue_trace(&span, request.headers());
 {%- endif %}
     span
+}
+
+
+/// At most this much of a request's path and query goes into its log lines, so that a
+/// client cannot decide how long the service's log lines are.
+const MAX_LOGGED_URI_BYTES: usize = 512;
+
+/// The request target as logged: cut at [`MAX_LOGGED_URI_BYTES`], saying how long it was.
+fn loggable(uri: &Uri) -> Cow<'_, str> {
+    let target = uri.path_and_query().map_or(uri.path(), |target| target.as_str());
+    if target.len() <= MAX_LOGGED_URI_BYTES {
+        return Cow::Borrowed(target);
+    }
+    let mut end = MAX_LOGGED_URI_BYTES;
+    while !target.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}...({} bytes)", &target[..end], target.len()))
 }

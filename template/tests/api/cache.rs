@@ -1,3 +1,5 @@
+use std::time::{Duration, Instant};
+
 use redis::AsyncCommands;
 use {{crate_name}}::db::{DbPool, MIGRATOR};
 
@@ -69,12 +71,31 @@ async fn items_are_served_from_the_database_when_redis_is_down(pool: DbPool) {
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
-async fn readiness_answers_503_naming_redis_when_it_is_down(pool: DbPool) {
+async fn readiness_stays_200_naming_redis_as_degraded_when_it_is_down(pool: DbPool) {
     let app = spawn_app_with(pool, &["--redis-url", "redis://127.0.0.1:1"]).await;
 
     let response = app.get("/health/ready").await;
 
-    assert_eq!(response.status(), 503);
+    assert_eq!(response.status(), 200, "a cache outage must not take the service out of rotation");
     let body: serde_json::Value = response.json().await.expect("JSON body");
-    assert_eq!(body["failing"], serde_json::json!(["redis"]), "body: {body}");
+    assert_eq!(body["degraded"], serde_json::json!(["redis"]), "body: {body}");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn while_redis_does_not_answer_reads_stop_waiting_for_it(pool: DbPool) {
+    // Connections to it complete in the kernel; nothing ever answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+    let url = format!("redis://{}", silent.local_addr().expect("its address"));
+    let app = spawn_app_with(pool, &["--redis-url", &url]).await;
+    let path = format!("/api/v1/items/{}", app.create_item("no answer").await["id"]);
+    assert_eq!(app.get(&path).await.status(), 200, "the first read, which finds Redis silent");
+
+    let mut slowest = Duration::ZERO;
+    for _ in 0..20 {
+        let started = Instant::now();
+        assert_eq!(app.get(&path).await.status(), 200);
+        slowest = slowest.max(started.elapsed());
+    }
+
+    assert!(slowest < Duration::from_millis(100), "a read took {slowest:?}: it still waited for Redis");
 }

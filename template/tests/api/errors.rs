@@ -1,4 +1,7 @@
+use std::time::Duration;
+
 use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use {{crate_name}}::db::{DbPool, MIGRATOR};
 
 use crate::helpers::{assert_problem, spawn_app, spawn_app_with};
@@ -78,4 +81,42 @@ async fn a_database_failure_answers_500_without_its_details(pool: DbPool) {
 
     let body = assert_problem(response, 500).await;
     assert_eq!(body["detail"], "an internal error occurred", "body: {body}");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn an_unreachable_database_answers_503_with_retry_after(pool: DbPool) {
+    let app = spawn_app(pool).await;
+    app.pool.close().await;
+
+    let response = app.get("/api/v1/items").await;
+
+    let retry_after = response.headers().get("retry-after").cloned();
+    let body = assert_problem(response, 503).await;
+    assert!(retry_after.is_some(), "no Retry-After header; body: {body}");
+    assert_eq!(body["detail"], "the database is unavailable; retry later", "body: {body}");
+}
+
+/// A raw HTTP/1.1 exchange: the first line the server sends back.
+async fn first_response_line(address: &str, request: &str) -> String {
+    let address = address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connects");
+    stream.write_all(request.as_bytes()).await.expect("request sent");
+    let mut reader = tokio::io::BufReader::new(stream);
+    let mut line = String::new();
+    tokio::time::timeout(Duration::from_secs(5), reader.read_line(&mut line))
+        .await
+        .expect("an answer within 5 s")
+        .expect("a line read");
+    line
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn an_announced_oversized_body_is_refused_before_the_client_sends_it(pool: DbPool) {
+    let app = spawn_app_with(pool, &["--max-body-bytes", "1024"]).await;
+    let request = "POST /api/v1/items HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+                   Content-Length: 10000000\r\nExpect: 100-continue\r\n\r\n";
+
+    let line = first_response_line(&app.address, request).await;
+
+    assert!(line.starts_with("HTTP/1.1 413"), "expected 413 before any 100 Continue, saw {line:?}");
 }

@@ -108,3 +108,45 @@ async fn a_page_size_over_100_answers_422(pool: DbPool) {
 
     assert_problem(response, 422).await;
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_nul_character_in_the_name_answers_422(pool: DbPool) {
+    let app = spawn_app(pool).await;
+
+    let response = app.post_json("/api/v1/items", &json!({ "name": "bad\u{0}name" })).await;
+
+    assert_problem(response, 422).await;
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_nul_character_in_the_description_answers_422(pool: DbPool) {
+    let app = spawn_app(pool).await;
+
+    let response = app
+        .post_json("/api/v1/items", &json!({ "name": "fine", "description": "bad\u{0}text" }))
+        .await;
+
+    assert_problem(response, 422).await;
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_description_may_hold_line_breaks(pool: DbPool) {
+    let app = spawn_app(pool).await;
+
+    let response = app
+        .post_json("/api/v1/items", &json!({ "name": "lines", "description": "one\ntwo\tthree" }))
+        .await;
+
+    assert_eq!(response.status(), 201);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn an_overlong_description_answers_422(pool: DbPool) {
+    let app = spawn_app(pool).await;
+
+    let response = app
+        .post_json("/api/v1/items", &json!({ "name": "long", "description": "x".repeat(2001) }))
+        .await;
+
+    assert_problem(response, 422).await;
+}

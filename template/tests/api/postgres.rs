@@ -1,7 +1,13 @@
+use std::{
+    str::FromStr,
+    time::{Duration, Instant},
+};
+
 use secrecy::ExposeSecret;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use {{crate_name}}::db;
 
-use crate::helpers::test_config;
+use crate::helpers::{spawn_app, test_config};
 
 /// The server CI starts has TLS on, as managed Postgres services do.
 #[tokio::test]
@@ -19,4 +25,58 @@ async fn connects_over_tls_when_the_url_requires_it() {
         .expect("pg_stat_ssl query");
 
     assert!(tls, "the connection is not encrypted");
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_named_with_its_address_and_without_the_password() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let url = format!("postgres://app:hunter2@127.0.0.1:{port}/app");
+    let config = test_config(&["--database-url", &url]).database;
+
+    let started = Instant::now();
+    let error = format!("{:#}", db::connect(&config).await.expect_err("nothing listens there"));
+
+    assert!(error.contains(&format!("127.0.0.1:{port}/app")), "the address is not named: {error}");
+    assert!(error.to_lowercase().contains("refused"), "the cause is not named: {error}");
+    assert!(!error.contains("hunter2"), "the password leaked: {error}");
+    assert!(started.elapsed() < Duration::from_secs(2), "a refusal took {:?} to report", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_named_without_printing_it() {
+    let server = PgConnectOptions::from_str(test_config(&[]).database.database_url.expose_secret()).expect("DATABASE_URL parses");
+    let url = format!(
+        "postgres://{}:wrong-pass-4711@{}:{}/{}",
+        server.get_username(),
+        server.get_host(),
+        server.get_port(),
+        server.get_database().unwrap_or("postgres")
+    );
+    let config = test_config(&["--database-url", &url]).database;
+
+    let error = format!("{:#}", db::connect(&config).await.expect_err("a wrong password was accepted"));
+
+    assert!(error.contains("password authentication failed"), "the cause is not named: {error}");
+    assert!(!error.contains("wrong-pass-4711"), "the password leaked: {error}");
+}
+
+#[tokio::test]
+async fn readiness_answers_503_within_a_second_when_the_database_does_not_answer() {
+    // Connections to it complete in the kernel; nothing ever answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+    let url = format!("postgres://app:secret@{}/app", silent.local_addr().expect("its address"));
+    let pool = PgPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy(&url)
+        .expect("a lazy pool");
+    let app = spawn_app(pool).await;
+
+    let started = Instant::now();
+    let response = app.get("/health/ready").await;
+    let took = started.elapsed();
+
+    assert_eq!(response.status(), 503);
+    assert!(took < Duration::from_secs(1), "readiness took {took:?}");
+    let body: serde_json::Value = response.json().await.expect("JSON body");
+    assert_eq!(body["failing"], serde_json::json!(["database"]), "body: {body}");
 }

@@ -44,6 +44,7 @@ pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
 /// `serve` running in the background, its stdout collected line by line.
 pub struct Server {
     child: Child,
+    pub host: String,
     pub port: u16,
     lines: Arc<Mutex<Vec<String>>>,
     reader: Option<JoinHandle<()>>,
@@ -52,8 +53,20 @@ pub struct Server {
 impl Server {
     /// Starts `serve` on a free port and waits until it accepts connections.
     pub fn start(database: &TestDatabase, env: &[(&str, &str)]) -> Self {
+        Self::spawn(Command::new(BINARY), database, env)
+    }
+
+    /// Like [`Server::start`], with the open-file soft limit most systems give a process.
+    pub fn start_with_open_file_limit(database: &TestDatabase, env: &[(&str, &str)], limit: u32) -> Self {
+        let mut command = Command::new("sh");
+        command.args(["-c", &format!("ulimit -Sn {limit} && exec \"$0\""), BINARY]);
+        Self::spawn(command, database, env)
+    }
+
+    fn spawn(mut command: Command, database: &TestDatabase, env: &[(&str, &str)]) -> Self {
         let port = free_port();
-        let mut child = Command::new(BINARY)
+        let host = env.iter().find(|(name, _)| *name == "HOST").map_or("127.0.0.1", |(_, host)| host).to_owned();
+        let mut child = command
             .envs([
                 ("HOST", "127.0.0.1"),
                 ("PORT", &port.to_string()),
@@ -75,21 +88,32 @@ impl Server {
                 }
             }
         });
-        let server = Self { child, port, lines, reader: Some(reader) };
+        let server = Self { child, host, port, lines, reader: Some(reader) };
         server.wait_until_listening();
         server
     }
 
     fn wait_until_listening(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "the server did not listen on {} within 30 s", self.port);
+        while TcpStream::connect((self.host.as_str(), self.port)).is_err() {
+            assert!(Instant::now() < deadline, "the server did not listen on {}:{} within 30 s", self.host, self.port);
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
+    /// A new connection to the server.
+    pub fn connect(&self) -> TcpStream {
+        TcpStream::connect((self.host.as_str(), self.port)).expect("connects to the server")
+    }
+
+    /// Every log line so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().expect("log lines").clone()
+    }
+
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
+        format!("http://{host}:{}{path}", self.port)
     }
 
     /// Sends SIGTERM, as `docker stop` does, and returns the exit status and every log line.

@@ -1,0 +1,271 @@
+//! Serves HTTP/1.1 connections with bounds on what clients can hold (a deadline for
+//! request headers, a connection limit, an open-file limit raised to the hard limit),
+//! and stops without dropping a connection the kernel has already accepted.
+
+use std::{
+    future::Future,
+    io,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{Router, body::Body, http::Request};
+use hyper::{body::Incoming, server::conn::http1, service::service_fn};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::{Notify, OwnedSemaphorePermit, Semaphore, watch},
+    time::{Instant, sleep, timeout, timeout_at},
+};
+use tower::ServiceExt;
+
+use crate::config::HttpConfig;
+
+/// How long connections accepted just before shutdown get to send their first request.
+/// hyper closes a connection that has not delivered a request when it is told to shut
+/// down, so a client whose connection was accepted a moment earlier would get no answer
+/// at all (hyperium/hyper#3792); Go's `http.Server` gives such connections a grace
+/// period for the same reason. The wait ends as soon as every such request has arrived.
+pub const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
+
+/// Pause after an accept error such as running out of file descriptors, so the loop
+/// waits for connections to close instead of spinning.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// What bounds the server's connections, from its configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub header_read_timeout: Duration,
+    pub keep_alive_timeout: Duration,
+    pub max_connections: usize,
+    pub shutdown_timeout: Duration,
+}
+
+impl From<&HttpConfig> for Limits {
+    fn from(http: &HttpConfig) -> Self {
+        Self {
+            header_read_timeout: http.header_read_timeout(),
+            keep_alive_timeout: http.keep_alive_timeout(),
+            max_connections: usize::try_from(http.max_connections).unwrap_or(usize::MAX),
+            shutdown_timeout: http.shutdown_timeout(),
+        }
+    }
+}
+
+/// Raises this process's open-file soft limit to its hard limit, as Go's runtime does,
+/// so that `MAX_CONNECTIONS` rather than a default soft limit of 1024 decides how many
+/// clients are served. Returns the limit now in force.
+pub fn raise_open_file_limit() -> io::Result<u64> {
+    rlimit::increase_nofile_limit(u64::MAX)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then answers every
+/// connection already accepted and drains in-flight requests within the shutdown timeout.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let connections = Connections::new(router, limits);
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = free_slot(&slots, limits.max_connections) => slot,
+            () = &mut shutdown => break,
+        };
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => connections.serve(stream, Some(slot)),
+                Err(error) => pause_after(error).await,
+            },
+            () = &mut shutdown => break,
+        }
+    }
+    let deadline = Instant::now() + limits.shutdown_timeout;
+    let listener = listener.into_std()?;
+    stop_completing_connections(&listener);
+    for stream in queued_connections(&listener) {
+        connections.serve(stream, None);
+    }
+    drop(listener);
+    connections.shut_down(deadline).await;
+    Ok(())
+}
+
+/// A slot under `MAX_CONNECTIONS`, waiting (and saying so once) while none is free.
+async fn free_slot(slots: &Arc<Semaphore>, max_connections: usize) -> OwnedSemaphorePermit {
+    if let Ok(slot) = Arc::clone(slots).try_acquire_owned() {
+        return slot;
+    }
+    tracing::warn!(max_connections, "MAX_CONNECTIONS reached; new connections wait in the kernel's queue");
+    match Arc::clone(slots).acquire_owned().await {
+        Ok(slot) => slot,
+        // The semaphore is never closed.
+        Err(_) => std::future::pending().await,
+    }
+}
+
+async fn pause_after(error: io::Error) {
+    // The client gave up before it was accepted: nothing to do.
+    if is_client_gone(&error) {
+        return;
+    }
+    tracing::error!(%error, "could not accept a connection");
+    sleep(ACCEPT_ERROR_PAUSE).await;
+}
+
+fn is_client_gone(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionRefused
+    )
+}
+
+/// Makes the kernel drop new connection attempts instead of completing them into the
+/// listener's queue, so that the queue can be drained to empty before the listener
+/// closes. Without it, a connection completed between the last accept and the close
+/// would be reset with its request unanswered, which a client cannot tell from a failed
+/// request; a dropped attempt is retried by the client and then refused, which it can.
+#[cfg(target_os = "linux")]
+fn stop_completing_connections(listener: &std::net::TcpListener) {
+    // One classic BPF instruction, `ret #0`: keep nothing of any packet.
+    let drop_every_packet = [socket2::SockFilter::new(0x06, 0, 0, 0)];
+    if let Err(error) = socket2::SockRef::from(listener).attach_filter(&drop_every_packet) {
+        tracing::warn!(%error, "could not stop new connections; some may be reset during shutdown");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn stop_completing_connections(_listener: &std::net::TcpListener) {}
+
+/// Every connection the kernel has completed and queued, without waiting for more.
+fn queued_connections(listener: &std::net::TcpListener) -> Vec<TcpStream> {
+    let mut queued = Vec::new();
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => match stream.set_nonblocking(true).and_then(|()| TcpStream::from_std(stream)) {
+                Ok(stream) => queued.push(stream),
+                Err(error) => tracing::warn!(%error, "could not serve a queued connection"),
+            },
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return queued,
+            Err(error) if is_client_gone(&error) => {}
+            Err(error) => {
+                tracing::error!(%error, "could not accept a queued connection");
+                return queued;
+            }
+        }
+    }
+}
+
+/// The connections being served, and what each one is held to.
+struct Connections {
+    router: Router,
+    http: http1::Builder,
+    graceful: GracefulShutdown,
+    awaiting_first_request: Arc<watch::Sender<usize>>,
+    header_read_timeout: Duration,
+}
+
+impl Connections {
+    fn new(router: Router, limits: Limits) -> Self {
+        let mut http = http1::Builder::new();
+        // hyper's timer starts when a connection opens and again each time it goes idle:
+        // it bounds the wait for a kept-alive connection's next request, headers included.
+        http.timer(TokioTimer::new()).header_read_timeout(limits.keep_alive_timeout);
+        Self {
+            router,
+            http,
+            graceful: GracefulShutdown::new(),
+            awaiting_first_request: Arc::new(watch::Sender::new(0)),
+            header_read_timeout: limits.header_read_timeout,
+        }
+    }
+
+    /// Serves one connection in a task of its own; `slot` is released when it closes.
+    fn serve(&self, stream: TcpStream, slot: Option<OwnedSemaphorePermit>) {
+        // Responses leave at once instead of waiting on Nagle's algorithm.
+        stream.set_nodelay(true).ok();
+        let first_request = FirstRequest::new(&self.awaiting_first_request);
+        let service = service_fn({
+            let router = self.router.clone();
+            let first_request = Arc::clone(&first_request);
+            move |request: Request<Incoming>| {
+                first_request.arrived();
+                router.clone().oneshot(request.map(Body::new))
+            }
+        });
+        let connection = self.graceful.watch(self.http.serve_connection(TokioIo::new(stream), service));
+        let header_read_timeout = self.header_read_timeout;
+        tokio::spawn(async move {
+            let _slot = slot;
+            tokio::select! {
+                served = connection => if let Err(error) = served {
+                    tracing::debug!(%error, "connection ended with an error");
+                },
+                () = first_request.overdue(header_read_timeout) => {
+                    tracing::debug!("closed a connection that sent no request headers in time");
+                }
+            }
+        });
+    }
+
+    /// Lets connections accepted before the signal send their first request, then asks
+    /// every connection to close after its in-flight request, waiting until `deadline`.
+    async fn shut_down(self, deadline: Instant) {
+        let mut awaiting = self.awaiting_first_request.subscribe();
+        let grace_ends = deadline.min(Instant::now() + FIRST_REQUEST_GRACE);
+        timeout_at(grace_ends, awaiting.wait_for(|count| *count == 0)).await.ok();
+        if timeout_at(deadline, self.graceful.shutdown()).await.is_err() {
+            tracing::warn!("in-flight requests did not finish within SHUTDOWN_TIMEOUT_SECS; dropping them");
+        }
+    }
+}
+
+/// A connection's first request: counted while it is awaited, so that a shutdown can
+/// wait for it, and overdue once the header-read timeout has passed without it.
+struct FirstRequest {
+    awaited: AtomicBool,
+    arrival: Notify,
+    awaiting: Arc<watch::Sender<usize>>,
+}
+
+impl FirstRequest {
+    fn new(awaiting: &Arc<watch::Sender<usize>>) -> Arc<Self> {
+        awaiting.send_modify(|count| *count += 1);
+        Arc::new(Self {
+            awaited: AtomicBool::new(true),
+            arrival: Notify::new(),
+            awaiting: Arc::clone(awaiting),
+        })
+    }
+
+    fn arrived(&self) {
+        if self.awaited.swap(false, Ordering::AcqRel) {
+            self.awaiting.send_modify(|count| *count -= 1);
+            self.arrival.notify_one();
+        }
+    }
+
+    /// Completes only if no request arrives within `limit`.
+    async fn overdue(&self, limit: Duration) {
+        if timeout(limit, self.arrival.notified()).await.is_ok() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl Drop for FirstRequest {
+    fn drop(&mut self) {
+        if *self.awaited.get_mut() {
+            self.awaiting.send_modify(|count| *count -= 1);
+        }
+    }
+}
