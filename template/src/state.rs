@@ -54,7 +54,7 @@ impl AppState {
 
 /// How long readiness waits for one dependency: orchestrators give up on a probe after
 /// 1 s by default, and a dependency this slow is not ready either.
-const PROBE_TIMEOUT: Duration = Duration::from_millis(750);
+const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Whether the service can answer without a dependency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

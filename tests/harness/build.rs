@@ -19,7 +19,7 @@ use std::{
 use crate::helpers::{Failures, Project, Variant, all_projects, generated, tail, work_dir};
 
 /// `program args` in the project's directory, as every command of this tier runs.
-fn in_project(project: &Project, program: &str, args: &[&str]) -> Command {
+pub(crate) fn in_project(project: &Project, program: &str, args: &[&str]) -> Command {
     let mut command = Command::new(program);
     command
         .args(args)
@@ -36,7 +36,7 @@ fn in_project(project: &Project, program: &str, args: &[&str]) -> Command {
     command
 }
 
-fn cargo_for(project: &Project, args: &[&str]) -> Command {
+pub(crate) fn cargo_for(project: &Project, args: &[&str]) -> Command {
     in_project(project, "cargo", args)
 }
 

@@ -9,7 +9,7 @@
 
 use std::{
     io::{BufRead, BufReader, Read, Write},
-    net::{TcpListener, TcpStream},
+    net::TcpListener,
     path::PathBuf,
     process::{Command, Output},
     sync::{
@@ -20,7 +20,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::helpers::{Failures, Project, Variant, clean_env, generated, repo_root, tail, work_dir};
+use crate::helpers::{Failures, Project, Variant, clean_env, generated, http, repo_root, tail, work_dir};
 
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 
@@ -69,39 +69,6 @@ fn host_address() -> Result<String, String> {
         .and_then(|cidr| cidr.split('/').next())
         .map(str::to_owned)
         .ok_or_else(|| format!("no IPv4 address on docker0: {text}"))
-}
-
-/// One plain HTTP/1.1 exchange; the status and body of a complete response.
-fn http(address: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Result<(u16, String), String> {
-    let mut stream = TcpStream::connect(address).map_err(|e| format!("connect: {e}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(15))).ok();
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: e2e\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    // A write fails only on a reset: like the read below, a connection never accepted.
-    stream.write_all(request.as_bytes()).map_err(|e| format!("unanswered: write: {e}"))?;
-    let mut bytes = Vec::new();
-    if let Err(error) = stream.read_to_end(&mut bytes) {
-        // Reset before a single byte: a connection still in the kernel's queue
-        // when the service closed its listener, which it never accepted.
-        return Err(if bytes.is_empty() { format!("unanswered: {error}") } else { format!("read: {error}") });
-    }
-    let response = String::from_utf8_lossy(&bytes).into_owned();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| format!("no status line in {response:?}"))?;
-    let (head, body) = response.split_once("\r\n\r\n").ok_or("truncated response")?;
-    if let Some(length) = head.lines().find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(|n| n.trim().parse::<usize>().unwrap_or(0))) {
-        if body.len() < length {
-            return Err(format!("truncated body: {} of {length} bytes", body.len()));
-        }
-    }
-    Ok((status, body.to_owned()))
 }
 
 /// A stand-in for a telemetry backend on the host: records every request body.

@@ -3,6 +3,8 @@
 //! - `render`, `hooks`: generation, the files of each variant, refused input;
 //! - `deploy`: compose files, Dockerfile, scripts, workflows, environment variables;
 //! - `build`: each variant as a standalone project: fmt, clippy, its own tests;
+//! - `faults`: each variant's service against a Postgres and a Redis that are stopped
+//!   and started under it, and stopped under load;
 //! - `container`: production images run end to end on a Docker engine;
 //! - `repo`: this repository's own scripts and workflow.
 //!
@@ -11,6 +13,7 @@
 mod build;
 mod container;
 mod deploy;
+mod faults;
 mod helpers;
 mod hooks;
 mod render;

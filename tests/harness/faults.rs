@@ -1,0 +1,654 @@
+//! Fault scenarios, for every variant: its service (the debug binary the `build` tier
+//! compiled) run against a Postgres and a Redis of this tier's own, which it stops and
+//! starts under the running service.
+//! - A dependency unreachable at start: the database stops `serve` at once, naming the
+//!   cause and not the password; Redis, Sentry and OTLP endpoints do not stop it.
+//! - Postgres stopped and started: liveness stays 200, readiness answers 503 naming the
+//!   database within a second, the API answers 503 problem+json with `Retry-After` within
+//!   its budget, and everything works again without a restart.
+//! - Redis stopped and started: item reads stay 200 with under 10 ms of added p99
+//!   latency, one log line per outage, readiness names Redis, the cache is used again.
+//! - SIGTERM under a bounded load on loopback, `FAULT_TRIALS` times (default 10): no
+//!   request lost, exit code 0.
+
+use std::{
+    fs::File,
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Output, Stdio},
+    sync::{Arc, Mutex},
+    thread,
+    time::{Duration, Instant},
+};
+
+use crate::{
+    build::cargo_for,
+    helpers::{Failures, Project, Response, Variant, all_projects, exchange, tail, work_dir},
+};
+
+/// What the API may take to answer while the database is down: the pool's acquire
+/// timeout (`DATABASE_ACQUIRE_TIMEOUT_SECS`, 5 s by default) and a second of slack.
+const API_BUDGET: Duration = Duration::from_secs(6);
+/// Readiness must answer within an orchestrator's default probe timeout.
+const PROBE_BUDGET: Duration = Duration::from_secs(1);
+/// Clients of the SIGTERM trials.
+const LOAD_CLIENTS: usize = 16;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+fn run(command: &mut Command) -> Output {
+    command.output().unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"))
+}
+
+fn succeeded(output: &Output, what: &str) -> Result<(), String> {
+    if output.status.success() { Ok(()) } else { Err(format!("{what} failed:\n{}", tail(output, 20))) }
+}
+
+/// The variant's service binary, built (or found up to date) with the `build` tier's settings.
+fn binary(project: &Project) -> Result<PathBuf, String> {
+    succeeded(&run(&mut cargo_for(project, &["build", "--locked"])), "cargo build")?;
+    Ok(work_dir().join("target/debug").join(project.variant.project_name()))
+}
+
+/// Runs `program` as the `postgres` user when this process is root (initdb refuses root).
+fn as_postgres(program: &Path) -> Command {
+    let is_root = run(Command::new("id").arg("-u")).stdout.starts_with(b"0\n");
+    if is_root {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+/// A Postgres server of this tier's own, in a temporary directory, stopped on drop.
+struct Postgres {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Postgres {
+    fn start() -> Result<Self, String> {
+        let versions = std::fs::read_dir("/usr/lib/postgresql").map_err(|e| format!("no Postgres server installed: {e}"))?;
+        let bin = versions
+            .flatten()
+            .map(|entry| entry.path().join("bin"))
+            .filter(|bin| bin.join("initdb").exists())
+            .max_by_key(|bin| bin.to_string_lossy().into_owned())
+            .ok_or("no initdb under /usr/lib/postgresql")?;
+        let dir = tempfile::Builder::new().prefix("faults-postgres").tempdir().map_err(|e| e.to_string())?;
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).map_err(|e| e.to_string())?;
+        // Owned by whoever runs the server: postgres when this process is root.
+        run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()));
+        let initdb = run(as_postgres(&bin.join("initdb")).args(["-D"]).arg(&data).args(["-U", "postgres", "-A", "trust", "--no-sync"]));
+        succeeded(&initdb, "initdb")?;
+        let postgres = Self { bin, data, port: free_port(), _dir: dir };
+        postgres.resume()?;
+        Ok(postgres)
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> Output {
+        run(as_postgres(&self.bin.join("pg_ctl")).arg("-D").arg(&self.data).args(args))
+    }
+
+    fn resume(&self) -> Result<(), String> {
+        let options = format!("-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off", self.port, self.data.display());
+        let log = self.data.join("server.log");
+        succeeded(&self.pg_ctl(&["-w", "-l", &log.to_string_lossy(), "-o", &options, "start"]), "pg_ctl start")
+    }
+
+    fn halt(&self) -> Result<(), String> {
+        succeeded(&self.pg_ctl(&["-w", "-m", "fast", "stop"]), "pg_ctl stop")
+    }
+
+    /// A new, empty database on this server, and its URL.
+    fn database(&self, name: &str) -> Result<String, String> {
+        let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", self.port);
+        succeeded(&run(Command::new("psql").arg(&admin).args(["-q", "-c", &format!("CREATE DATABASE {name}")])), "CREATE DATABASE")?;
+        Ok(format!("postgres://postgres@127.0.0.1:{}/{name}", self.port))
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        self.pg_ctl(&["-w", "-m", "immediate", "stop"]);
+    }
+}
+
+/// A Redis server of this tier's own, stopped on drop.
+struct Redis {
+    port: u16,
+    server: Option<Child>,
+}
+
+impl Redis {
+    fn start() -> Result<Self, String> {
+        let mut redis = Self { port: free_port(), server: None };
+        redis.resume()?;
+        Ok(redis)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let output = run(Command::new("redis-cli").args(["-p", &self.port.to_string()]).args(args));
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    fn resume(&mut self) -> Result<(), String> {
+        let server = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("redis-server: {e}"))?;
+        self.server = Some(server);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.cli(&["ping"]) != "PONG" {
+            if Instant::now() > deadline {
+                return Err("redis-server did not answer PING within 10 s".into());
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
+    fn halt(&mut self) {
+        if let Some(mut server) = self.server.take() {
+            server.kill().ok();
+            server.wait().ok();
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// The variant's service, its output in a log file; killed on drop.
+struct Service {
+    child: Child,
+    address: String,
+    log: PathBuf,
+}
+
+impl Service {
+    /// Starts `serve` with `env` on a free port, without waiting for it.
+    fn spawn(binary: &Path, env: &[(&str, String)], log: &Path) -> Result<Self, String> {
+        let port = free_port();
+        let output = File::create(log).map_err(|e| e.to_string())?;
+        let child = Command::new(binary)
+            .env_clear()
+            .envs([("HOST", "127.0.0.1".to_owned()), ("PORT", port.to_string()), ("LOG_FORMAT", "json".into()), ("RUST_LOG", "info".into())])
+            .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
+            .stdout(output.try_clone().map_err(|e| e.to_string())?)
+            .stderr(output)
+            .spawn()
+            .map_err(|e| format!("{}: {e}", binary.display()))?;
+        Ok(Self { child, address: format!("127.0.0.1:{port}"), log: log.to_owned() })
+    }
+
+    /// Starts `serve` and waits until `/health` answers 200.
+    fn start(binary: &Path, env: &[(&str, String)], log: &Path) -> Result<Self, String> {
+        let mut service = Self::spawn(binary, env, log)?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if matches!(service.get("/health"), Ok(response) if response.status == 200) {
+                return Ok(service);
+            }
+            if let Ok(Some(status)) = service.child.try_wait() {
+                return Err(format!("the service exited ({status}) before answering:\n{}", service.log()));
+            }
+            if Instant::now() > deadline {
+                return Err(format!("the service did not answer /health within 30 s:\n{}", service.log()));
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn get(&self, path: &str) -> Result<Response, String> {
+        exchange(&self.address, "GET", path, &[], "")
+    }
+
+    fn post_item(&self, name: &str) -> Result<Response, String> {
+        exchange(&self.address, "POST", "/api/v1/items", &[("content-type", "application/json")], &format!(r#"{{"name":"{name}"}}"#))
+    }
+
+    /// A new item's id.
+    fn create_item(&self, name: &str) -> Result<i64, String> {
+        let response = self.post_item(name)?;
+        if response.status != 201 {
+            return Err(format!("POST /api/v1/items: expected 201, saw {} {}", response.status, response.body));
+        }
+        serde_json::from_str::<serde_json::Value>(&response.body)
+            .ok()
+            .and_then(|item| item["id"].as_i64())
+            .ok_or_else(|| format!("no id in {}", response.body))
+    }
+
+    fn terminate(&self) {
+        run(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
+    }
+
+    /// Waits for the process to exit, for at most `limit`.
+    fn exit_within(&mut self, limit: Duration) -> Result<ExitStatus, String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+                return Ok(status);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("still running after {limit:?}"));
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// Times `request`; its outcome and how long it took.
+fn timed<T>(request: impl FnOnce() -> T) -> (T, Duration) {
+    let started = Instant::now();
+    let outcome = request();
+    (outcome, started.elapsed())
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{:.0} ms", duration.as_secs_f64() * 1000.0)
+}
+
+fn p99(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples.get(samples.len() * 99 / 100).or(samples.last()).copied().unwrap_or_default()
+}
+
+/// Where each scenario keeps its logs and SQLite files.
+fn scratch(scenario: &str, variant: &Variant) -> PathBuf {
+    let dir = work_dir().join("faults").join(scenario).join(variant.id());
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}
+
+/// A database of the variant's own: a file for SQLite, a new database on `postgres`.
+fn database_url(variant: &Variant, postgres: Option<&Postgres>, dir: &Path, name: &str) -> Result<String, String> {
+    match postgres {
+        Some(postgres) if variant.postgres => postgres.database(&format!("{}_{name}", variant.project_name().replace('-', "_"))),
+        _ => Ok(format!("sqlite:{}/{name}.db", dir.display())),
+    }
+}
+
+/// Prints a table of what each variant measured, then fails with every failure.
+fn report(title: &str, header: &str, rows: Vec<String>, failures: Failures) {
+    println!("\n{title}\n{header}\n{}", rows.join("\n"));
+    failures.assert_none(title);
+}
+
+#[test]
+fn an_unreachable_dependency_at_start_is_named_or_survived() {
+    let mut failures = Failures::default();
+    let mut rows = Vec::new();
+    for project in all_projects() {
+        let v = project.variant;
+        match unreachable_at_start(&project) {
+            Ok(row) => rows.push(format!("{v} | {row}")),
+            Err(error) => {
+                rows.push(format!("{v} | FAILED"));
+                failures.add(&v, error);
+            }
+        }
+    }
+    report("dependencies unreachable at start", "variant | serve with no database | with optional dependencies unreachable", rows, failures);
+}
+
+fn unreachable_at_start(project: &Project) -> Result<String, String> {
+    let v = project.variant;
+    let binary = binary(project)?;
+    let dir = scratch("start", &v);
+    let closed = free_port();
+    let (database_url, named) = if v.postgres {
+        (format!("postgres://app:pw-never-printed@127.0.0.1:{closed}/app"), format!("127.0.0.1:{closed}/app"))
+    } else {
+        // A path no process can create.
+        ("sqlite:/proc/no-such-dir/app.db".to_owned(), "/proc/no-such-dir".to_owned())
+    };
+    let mut service = Service::spawn(&binary, &[("DATABASE_URL", database_url)], &dir.join("no-database.log"))?;
+    let (status, took) = timed(|| service.exit_within(Duration::from_secs(10)));
+    let status = status?;
+    let log = service.log();
+    if status.success() {
+        return Err(format!("serve exited 0 without a database:\n{log}"));
+    }
+    if !log.contains(&named) || (v.postgres && !log.to_lowercase().contains("refused")) {
+        return Err(format!("the start-up error does not name {named} and the cause:\n{log}"));
+    }
+    if log.contains("pw-never-printed") {
+        return Err(format!("the start-up error printed the password:\n{log}"));
+    }
+    if took > Duration::from_secs(3) {
+        return Err(format!("serve took {took:?} to give up on a refused connection"));
+    }
+    let unreachable = format!("127.0.0.1:{}", free_port());
+    let mut env = vec![("DATABASE_URL", database_url_for_start(&v, &dir)?)];
+    if v.redis {
+        env.push(("REDIS_URL", format!("redis://{unreachable}")));
+    }
+    if v.sentry {
+        env.push(("SENTRY_DSN", format!("http://public@{unreachable}/1")));
+    }
+    if v.otel {
+        env.push(("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{unreachable}")));
+    }
+    let service = Service::start(&binary, &env, &dir.join("optional-unreachable.log"))?;
+    let mut slowest = Duration::ZERO;
+    let id = service.create_item("despite-outages")?;
+    for path in [format!("/api/v1/items/{id}"), format!("/api/v1/items/{id}"), "/health/ready".to_owned()] {
+        let (response, took) = timed(|| service.get(&path));
+        let response = response?;
+        if response.status != 200 {
+            return Err(format!("GET {path} with optional dependencies unreachable: expected 200, saw {} {}", response.status, response.body));
+        }
+        slowest = slowest.max(took);
+    }
+    if slowest > Duration::from_secs(1) {
+        return Err(format!("a request took {slowest:?} with optional dependencies unreachable"));
+    }
+    Ok(format!("exit {} in {} naming {named} | 200s, slowest {}", status.code().unwrap_or(-1), millis(took), millis(slowest)))
+}
+
+/// The SQLite variants' file, or the Postgres variants' database on the shared server.
+fn database_url_for_start(variant: &Variant, dir: &Path) -> Result<String, String> {
+    if !variant.postgres {
+        return Ok(format!("sqlite:{}/app.db", dir.display()));
+    }
+    let name = format!("faults_start_{}", variant.project_name().replace('-', "_"));
+    let admin = std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL names no Postgres server".to_owned())?;
+    run(Command::new("psql").arg(&admin).args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")]));
+    succeeded(&run(Command::new("psql").arg(&admin).args(["-q", "-c", &format!("CREATE DATABASE {name}")])), "CREATE DATABASE")?;
+    let base = admin.split('?').next().unwrap_or(&admin);
+    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+    Ok(format!("{server}/{name}"))
+}
+
+#[test]
+fn a_postgres_outage_answers_503_and_recovers_without_a_restart() {
+    let variants: Vec<Project> = all_projects().into_iter().filter(|p| p.variant.postgres).collect();
+    if variants.is_empty() {
+        return println!("skipped: VARIANTS selects no Postgres variant");
+    }
+    let postgres = Postgres::start().expect("a Postgres server of the tier's own");
+    let mut failures = Failures::default();
+    let mut rows = Vec::new();
+    for project in variants {
+        let v = project.variant;
+        match postgres_outage(&project, &postgres) {
+            Ok(row) => rows.push(format!("{v} | {row}")),
+            Err(error) => {
+                rows.push(format!("{v} | FAILED"));
+                failures.add(&v, error);
+            }
+        }
+        // The next variant needs the server up, whatever happened to this one.
+        postgres.resume().ok();
+    }
+    report("Postgres stopped and started", "variant | /health/ready while down | API while down | back to ready", rows, failures);
+}
+
+fn postgres_outage(project: &Project, postgres: &Postgres) -> Result<String, String> {
+    let v = project.variant;
+    let binary = binary(project)?;
+    let dir = scratch("postgres", &v);
+    let mut env = vec![("DATABASE_URL", database_url(&v, Some(postgres), &dir, "outage")?)];
+    // Redis of its own, so that the cache answers while the database does not.
+    let redis = if v.redis { Some(Redis::start()?) } else { None };
+    if let Some(redis) = &redis {
+        env.push(("REDIS_URL", redis.url()));
+    }
+    let mut service = Service::start(&binary, &env, &dir.join("service.log"))?;
+    service.create_item("before")?;
+
+    postgres.halt()?;
+    let (live, _) = timed(|| service.get("/health"));
+    if live?.status != 200 {
+        return Err("/health is not 200 while the database is down: liveness must not depend on it".into());
+    }
+    let (ready, ready_took) = timed(|| service.get("/health/ready"));
+    let ready = ready?;
+    if ready.status != 503 || !ready.body.contains("database") || ready_took > PROBE_BUDGET {
+        return Err(format!("/health/ready while the database is down: expected 503 naming it within {PROBE_BUDGET:?}, saw {} {} in {ready_took:?}", ready.status, ready.body));
+    }
+    let mut api_slowest = Duration::ZERO;
+    for (what, request) in [
+        ("GET /api/v1/items", Box::new(|| service.get("/api/v1/items")) as Box<dyn Fn() -> Result<Response, String>>),
+        ("POST /api/v1/items", Box::new(|| service.post_item("during"))),
+    ] {
+        let (response, took) = timed(request);
+        let response = response?;
+        let problem = response.header("content-type") == Some("application/problem+json");
+        if response.status != 503 || !problem || response.header("retry-after").is_none() || took > API_BUDGET {
+            return Err(format!(
+                "{what} while the database is down: expected 503 problem+json with Retry-After within {API_BUDGET:?}, saw {} in {took:?}:\n{}\n\n{}",
+                response.status, response.head, response.body
+            ));
+        }
+        api_slowest = api_slowest.max(took);
+    }
+
+    postgres.resume()?;
+    let back = Instant::now();
+    loop {
+        if matches!(service.get("/health/ready"), Ok(response) if response.status == 200) {
+            break;
+        }
+        if back.elapsed() > Duration::from_secs(15) {
+            return Err(format!("not ready 15 s after the database came back:\n{}", service.log()));
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    let recovered = back.elapsed();
+    service.create_item("after")?;
+    let listed = service.get("/api/v1/items")?;
+    if listed.status != 200 || !listed.body.contains("before") || !listed.body.contains("after") {
+        return Err(format!("after the outage, the items are not all there: {} {}", listed.status, listed.body));
+    }
+    if !service.is_running() {
+        return Err("the service restarted".into());
+    }
+    Ok(format!("503 in {} | 503 + Retry-After in at most {} | {}", millis(ready_took), millis(api_slowest), millis(recovered)))
+}
+
+#[test]
+fn a_redis_outage_keeps_reads_fast_and_the_cache_returns() {
+    let variants: Vec<Project> = all_projects().into_iter().filter(|p| p.variant.redis).collect();
+    if variants.is_empty() {
+        return println!("skipped: VARIANTS selects no Redis variant");
+    }
+    let postgres = if variants.iter().any(|p| p.variant.postgres) { Some(Postgres::start().expect("a Postgres server of the tier's own")) } else { None };
+    let mut failures = Failures::default();
+    let mut rows = Vec::new();
+    for project in variants {
+        let v = project.variant;
+        match redis_outage(&project, postgres.as_ref()) {
+            Ok(row) => rows.push(format!("{v} | {row}")),
+            Err(error) => {
+                rows.push(format!("{v} | FAILED"));
+                failures.add(&v, error);
+            }
+        }
+    }
+    report("Redis stopped and started", "variant | read p99 with Redis up | while down | log lines per outage | cache used again after", rows, failures);
+}
+
+/// How many item reads each phase of the Redis scenario times.
+const READS: usize = 200;
+
+fn redis_outage(project: &Project, postgres: Option<&Postgres>) -> Result<String, String> {
+    let v = project.variant;
+    let binary = binary(project)?;
+    let dir = scratch("redis", &v);
+    let mut redis = Redis::start()?;
+    let prefix = format!("faults-{}", v.project_name());
+    let env = [
+        ("DATABASE_URL", database_url(&v, postgres, &dir, "cache")?),
+        ("REDIS_URL", redis.url()),
+        ("CACHE_KEY_PREFIX", prefix.clone()),
+    ];
+    let service = Service::start(&binary, &env, &dir.join("service.log"))?;
+    let path = format!("/api/v1/items/{}", service.create_item("cached")?);
+    let reads = |what: &str| -> Result<Duration, String> {
+        let mut samples = Vec::with_capacity(READS);
+        for _ in 0..READS {
+            let (response, took) = timed(|| service.get(&path));
+            let response = response?;
+            if response.status != 200 {
+                return Err(format!("GET {path} {what}: expected 200, saw {} {}", response.status, response.body));
+            }
+            samples.push(took);
+        }
+        Ok(p99(samples))
+    };
+    let up = reads("with Redis up")?;
+
+    redis.halt();
+    let down = reads("with Redis down")?;
+    let ready = service.get("/health/ready")?;
+    if ready.status != 200 || !ready.body.contains("redis") {
+        return Err(format!("/health/ready with Redis down: expected 200 naming redis as degraded, saw {} {}", ready.status, ready.body));
+    }
+    if down.saturating_sub(up) > Duration::from_millis(10) {
+        return Err(format!("reads with Redis down: p99 {down:?} against {up:?} with it up, more than 10 ms added"));
+    }
+    let outage_lines = service.log().lines().filter(|line| line.contains("cache unavailable")).count();
+    if outage_lines != 1 {
+        return Err(format!("expected one `cache unavailable` line for the outage, saw {outage_lines}:\n{}", service.log()));
+    }
+
+    redis.resume()?;
+    let back = Instant::now();
+    loop {
+        let id = service.create_item(&format!("after-{}", back.elapsed().as_millis()))?;
+        service.get(&format!("/api/v1/items/{id}"))?;
+        if redis.cli(&["exists", &format!("{prefix}:item:{id}")]) == "1" {
+            break;
+        }
+        if back.elapsed() > Duration::from_secs(15) {
+            return Err(format!("the cache was not used again 15 s after Redis came back:\n{}", service.log()));
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    Ok(format!("{} | {} | {outage_lines} | {}", millis(up), millis(down), millis(back.elapsed())))
+}
+
+#[test]
+fn sigterm_under_load_loses_no_request() {
+    let trials: usize = std::env::var("FAULT_TRIALS").ok().and_then(|n| n.parse().ok()).unwrap_or(10);
+    let projects = all_projects();
+    let postgres = if projects.iter().any(|p| p.variant.postgres) { Some(Postgres::start().expect("a Postgres server of the tier's own")) } else { None };
+    let mut failures = Failures::default();
+    let mut rows = Vec::new();
+    for project in projects {
+        let v = project.variant;
+        match stop_trials(&project, postgres.as_ref(), trials) {
+            Ok(row) => rows.push(format!("{v} | {row}")),
+            Err(error) => {
+                rows.push(format!("{v} | FAILED"));
+                failures.add(&v, error);
+            }
+        }
+    }
+    report(
+        &format!("SIGTERM under load ({LOAD_CLIENTS} clients, {trials} trials per variant)"),
+        "variant | served | refused | lost | slowest exit after SIGTERM",
+        rows,
+        failures,
+    );
+}
+
+/// What the clients of one trial saw: complete 200s, refused connections, and anything
+/// else (a reset after the request was sent, an empty or partial answer, another status).
+#[derive(Default)]
+struct Outcomes {
+    served: usize,
+    refused: usize,
+    lost: Vec<String>,
+}
+
+fn stop_trials(project: &Project, postgres: Option<&Postgres>, trials: usize) -> Result<String, String> {
+    let v = project.variant;
+    let binary = binary(project)?;
+    let dir = scratch("sigterm", &v);
+    let env = [("DATABASE_URL", database_url(&v, postgres, &dir, "sigterm")?)];
+    let mut total = Outcomes::default();
+    let mut slowest_exit = Duration::ZERO;
+    for trial in 0..trials {
+        let mut service = Service::start(&binary, &env, &dir.join(format!("trial-{trial}.log")))?;
+        let outcomes = Arc::new(Mutex::new(Outcomes::default()));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let clients: Vec<_> = (0..LOAD_CLIENTS)
+            .map(|_| {
+                let (address, outcomes) = (service.address.clone(), Arc::clone(&outcomes));
+                thread::spawn(move || {
+                    while Instant::now() < deadline {
+                        let result = exchange(&address, "GET", "/api/v1/items?limit=5", &[], "");
+                        let mut outcomes = outcomes.lock().expect("outcomes");
+                        match result {
+                            Ok(response) if response.status == 200 => outcomes.served += 1,
+                            Ok(response) => outcomes.lost.push(format!("{} {}", response.status, response.body)),
+                            // Refused: the port is closed, and the client knows nothing was sent.
+                            Err(error) if error.starts_with("connect") => {
+                                outcomes.refused += 1;
+                                return;
+                            }
+                            Err(error) => outcomes.lost.push(error),
+                        }
+                    }
+                })
+            })
+            .collect();
+        thread::sleep(Duration::from_millis(300));
+        service.terminate();
+        let (status, took) = timed(|| service.exit_within(Duration::from_secs(30)));
+        let status = status?;
+        for client in clients {
+            client.join().map_err(|_| "a load client panicked".to_owned())?;
+        }
+        if !status.success() {
+            return Err(format!("trial {trial}: exit {status} on SIGTERM:\n{}", service.log()));
+        }
+        slowest_exit = slowest_exit.max(took);
+        let outcomes = std::mem::take(&mut *outcomes.lock().expect("outcomes"));
+        total.served += outcomes.served;
+        total.refused += outcomes.refused;
+        total.lost.extend(outcomes.lost.into_iter().map(|lost| format!("trial {trial}: {lost}")));
+    }
+    if !total.lost.is_empty() {
+        return Err(format!("{} request(s) lost over {trials} trials: {:?}", total.lost.len(), &total.lost[..total.lost.len().min(5)]));
+    }
+    if total.served == 0 {
+        return Err("no request was served".into());
+    }
+    Ok(format!("{} | {} | 0 | {}", total.served, total.refused, millis(slowest_exit)))
+}
