@@ -42,7 +42,18 @@ fn help_documents_the_environment() {
 
     let help = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success());
-    for variable in ["DATABASE_URL", "PORT", "RUST_LOG", "LOG_FORMAT", "SHUTDOWN_TIMEOUT_SECS"] {
+    let variables = [
+        "DATABASE_URL",
+        "PORT",
+        "RUST_LOG",
+        "LOG_FORMAT",
+        "SHUTDOWN_TIMEOUT_SECS",
+        "HEADER_READ_TIMEOUT_SECS",
+        "KEEP_ALIVE_TIMEOUT_SECS",
+        "MAX_CONNECTIONS",
+        "MAX_REQUEST_ID_LENGTH",
+    ];
+    for variable in variables {
         assert!(help.contains(&format!("[env: {variable}")), "--help does not document {variable}:\n{help}");
     }
 }
