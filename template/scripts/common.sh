@@ -4,8 +4,9 @@
 # A value from the env file named by $env_file, without surrounding quotes;
 # empty when the file or the value is missing.
 setting() {
-    [ -f "$env_file" ] || return 0
-    grep -E "^$1=" "$env_file" | tail -n 1 | cut -d= -f2- | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'\$/\1/"
+    local file=${env_file:?the calling script sets env_file}
+    [ -f "$file" ] || return 0
+    grep -E "^$1=" "$file" | tail -n 1 | cut -d= -f2- | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'\$/\1/"
 }
 
 # The comment block at the top of the calling script, as its --help text.

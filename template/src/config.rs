@@ -154,7 +154,7 @@ pub enum LogFormat {
 pub struct DatabaseConfig {
 {%- if database == "postgres" %}
     /// Postgres URL; TLS is set by its `sslmode` parameter (for example `?sslmode=require`).
-    #[arg(long, env = "DATABASE_URL", value_name = "DATABASE_URL", default_value = "postgres://postgres:postgres@localhost:5432/{{crate_name}}", hide_default_value = true)]
+    #[arg(long, env = "DATABASE_URL", value_name = "DATABASE_URL", default_value = "postgres://postgres@localhost:5432/{{crate_name}}", hide_default_value = true)]
 {%- else %}
     /// SQLite URL; the file and its directory are created if missing.
     #[arg(long, env = "DATABASE_URL", value_name = "DATABASE_URL", default_value = "sqlite:data/{{crate_name}}.db", hide_default_value = true)]

@@ -7,14 +7,7 @@
 //! checkout would, into one shared target directory: a dependency whose
 //! features two variants share compiles once.
 
-use std::{
-    collections::BTreeMap,
-    fs::File,
-    net::TcpStream,
-    path::Path,
-    process::{Child, Command},
-    time::{Duration, Instant},
-};
+use std::{net::TcpStream, process::Command, time::Instant};
 
 use crate::helpers::{Failures, Project, Variant, all_projects, generated, tail, work_dir};
 
@@ -38,10 +31,6 @@ pub(crate) fn in_project(project: &Project, program: &str, args: &[&str]) -> Com
 
 pub(crate) fn cargo_for(project: &Project, args: &[&str]) -> Command {
     in_project(project, "cargo", args)
-}
-
-fn shell(project: &Project, line: &str) -> Command {
-    in_project(project, "bash", &["-c", line])
 }
 
 #[test]
@@ -91,96 +80,52 @@ fn every_variant_passes_its_own_tests() {
 /// The port the default variant's README sends its `curl` commands to.
 const DEFAULT_PORT: u16 = 8080;
 
-/// The default variant's "Run it locally" section, run line by line as a reader
-/// would: `cargo run` in one terminal, each `curl` in another.
+/// The default variant's "Run it locally" block, pasted into one shell as a reader
+/// would, in a copy of the project (it writes `.env` there).
 #[test]
 fn the_default_variants_readme_quickstart_works_as_written() {
     let default = Variant { postgres: false, redis: false, sentry: false, otel: false };
     if !Variant::all().contains(&default) {
         return println!("skipped: VARIANTS leaves out {default}");
     }
-    let project = generated(default);
-    let readme = project.read("README.md");
-    let lines = readme_quickstart(&readme);
-    assert!(lines.first().is_some_and(|line| line == "cargo run"), "the quickstart does not start with `cargo run`: {lines:?}");
+    let generated = generated(default);
+    let block = shell_block(&generated.read("README.md"), "Run it locally");
+    assert!(block.lines().any(|line| line.trim_end().ends_with('&')), "the quickstart starts nothing in the background:\n{block}");
     assert!(TcpStream::connect(("127.0.0.1", DEFAULT_PORT)).is_err(), "port {DEFAULT_PORT} is already taken; the quickstart needs it");
+    let copy = work_dir().join("quickstart");
+    std::fs::remove_dir_all(&copy).ok();
+    std::fs::create_dir_all(&copy).expect("quickstart directory");
+    let copied = Command::new("cp").arg("-a").arg(format!("{}/.", generated.dir.display())).arg(&copy).status().expect("cp runs");
+    assert!(copied.success(), "could not copy the project");
+    let project = Project { variant: default, dir: copy };
 
-    let log = work_dir().join("quickstart.log");
-    let server = QuickstartServer::start(&project, &lines[0], &log);
-    let mut answers = BTreeMap::new();
-    for line in &lines[1..] {
-        let output = shell(&project, line).output().expect("bash runs");
-        assert!(output.status.success(), "`{line}` failed:\n{}", tail(&output, 20));
-        let answer: serde_json::Value = serde_json::from_slice(&output.stdout)
-            .unwrap_or_else(|error| panic!("`{line}` did not answer JSON ({error}): {}", String::from_utf8_lossy(&output.stdout)));
-        answers.insert(line.as_str(), answer);
-    }
-    let status = server.stop();
-    let server_log = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(status.success(), "`cargo run` did not stop cleanly on SIGTERM ({status}):\n{server_log}");
+    // A cold debug build of the service comes first.
+    let output = in_project(&project, "timeout", &["1200", "bash", "-e", "-c", &block]).output().expect("bash runs");
 
-    let answer = |command: fn(&str) -> bool, what: &str| {
-        answers
-            .iter()
-            .find(|(line, _)| command(line))
-            .map(|(_, answer)| answer)
-            .unwrap_or_else(|| panic!("the quickstart has no command that {what}: {lines:?}"))
+    let printed = String::from_utf8_lossy(&output.stdout);
+    let transcript = format!("{printed}\n{}", tail(&output, 30));
+    assert!(output.status.success(), "the quickstart failed ({}):\n{transcript}", output.status);
+    let answers: Vec<serde_json::Value> = printed.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    let answered = |what: &str, holds: &dyn Fn(&serde_json::Value) -> bool| {
+        assert!(answers.iter().any(holds), "no answer {what} in:\n{transcript}");
     };
-    assert_eq!(answer(|line| line.ends_with("/health"), "checks /health")["status"], "ok", "GET /health");
-    assert_eq!(answer(|line| line.contains("-X POST"), "creates an item")["name"], "first", "the created item");
-    let listed = answer(|line| line.ends_with("/api/v1/items"), "lists the items");
-    assert!(listed.to_string().contains(r#""name":"first""#), "the list lacks the created item: {listed}");
+    answered("from /health", &|answer| answer["status"] == "ok");
+    answered("with the created item", &|answer| answer["name"] == "first");
+    answered("listing the created item", &|answer| answer["items"][0]["name"] == "first");
+    assert!(TcpStream::connect(("127.0.0.1", DEFAULT_PORT)).is_err(), "the service still listens after `kill %1`:\n{transcript}");
+    assert!(project.exists(".env"), "the quickstart did not create .env");
 }
 
-/// The shell lines of the README's "Run it locally" section, in order.
-fn readme_quickstart(readme: &str) -> Vec<String> {
-    let section = readme.split("\n## Run it locally\n").nth(1).and_then(|rest| rest.split("\n## ").next()).expect("a \"Run it locally\" section");
-    section
-        .split("```sh\n")
+/// The shell lines of a README section's ```sh blocks, in order, as one script.
+pub(crate) fn shell_block(readme: &str, section: &str) -> String {
+    let body = readme
+        .split(&format!("\n## {section}\n"))
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .unwrap_or_else(|| panic!("no \"{section}\" section"));
+    body.split("```sh\n")
         .skip(1)
         .filter_map(|block| block.split("```").next())
-        .flat_map(str::lines)
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// `cargo run` in the background, its output in a file; killed if a check fails.
-struct QuickstartServer(Child);
-
-impl QuickstartServer {
-    fn start(project: &Project, line: &str, log: &Path) -> Self {
-        let output = File::create(log).expect("log file");
-        // `exec`, so the signal that stops it reaches cargo, which runs the service in its place.
-        let child = shell(project, &format!("exec {line}"))
-            .stdout(output.try_clone().expect("log file"))
-            .stderr(output)
-            .spawn()
-            .expect("bash runs");
-        let mut server = Self(child);
-        // A cold debug build of the service comes first.
-        let deadline = Instant::now() + Duration::from_secs(1200);
-        while TcpStream::connect(("127.0.0.1", DEFAULT_PORT)).is_err() {
-            let log = || std::fs::read_to_string(log).unwrap_or_default();
-            if let Ok(Some(status)) = server.0.try_wait() {
-                panic!("`{line}` exited ({status}) before listening on {DEFAULT_PORT}:\n{}", log());
-            }
-            assert!(Instant::now() < deadline, "`{line}` did not listen on {DEFAULT_PORT} within 20 min:\n{}", log());
-            std::thread::sleep(Duration::from_millis(500));
-        }
-        server
-    }
-
-    fn stop(mut self) -> std::process::ExitStatus {
-        let signalled = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status().expect("kill runs");
-        assert!(signalled.success(), "could not signal `cargo run`");
-        self.0.wait().expect("`cargo run` exits")
-    }
-}
-
-impl Drop for QuickstartServer {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-    }
+        .collect::<Vec<_>>()
+        .concat()
 }

@@ -2,7 +2,10 @@
 //! itself reads them, the Dockerfile, the scripts and the workflows through
 //! their linters, and the environment variables across code, templates and docs.
 
-use std::{collections::BTreeSet, process::Output};
+use std::{
+    collections::BTreeSet,
+    process::{Command, Output},
+};
 
 use serde_json::Value;
 
@@ -179,9 +182,10 @@ fn the_development_compose_file_is_valid_with_and_without_profiles() {
     let mut failures = Failures::default();
     for project in all_projects() {
         let v = &project.variant;
-        let mut runs = vec![vec!["config", "--format", "json"]];
+        // As the README has users do: `.env` made from `.env.example`.
+        let mut runs = vec![vec!["--env-file", ".env.example", "config", "--format", "json"]];
         if v.otel {
-            runs.push(vec!["--profile", "otel", "config", "--format", "json"]);
+            runs.push(vec!["--env-file", ".env.example", "--profile", "otel", "config", "--format", "json"]);
         }
         for args in runs {
             let output = compose(&project, &args);
@@ -247,6 +251,9 @@ fn every_script_is_executable_shellcheck_clean_and_has_help() {
             let text = String::from_utf8_lossy(&help.stdout);
             failures.check(help.status.success() && text.contains("Usage:"), v, format!("{script} --help: {}", tail(&help, 5)));
         }
+        // As a user runs it: every script, the shared one included, each on its own.
+        let lint = run_tool(&project, "bash", &["-c", "shellcheck scripts/*.sh"]);
+        failures.check(lint.status.success(), v, format!("shellcheck scripts/*.sh:\n{}", tail(&lint, 20)));
     }
     failures.assert_none("scripts");
 }
@@ -382,4 +389,18 @@ fn backup_and_restore_bring_the_data_back() {
         failures.check(seen == "before", v, format!("after restore: expected the row `before`, saw `{seen}`"));
     }
     failures.assert_none("backup and restore");
+}
+
+/// checkov's secret scanner over every variant at once: no generated file may hold a
+/// credential it flags (development passwords come from `.env`, made from `.env.example`).
+#[test]
+fn no_generated_file_holds_a_credential_a_secret_scanner_flags() {
+    let projects = all_projects();
+    let mut command = Command::new("checkov");
+    command.args(["--framework", "secrets", "--skip-download", "--quiet", "--compact"]);
+    for project in &projects {
+        command.arg("-d").arg(&project.dir);
+    }
+    let output = command.output().expect("checkov runs (see .ci/run)");
+    assert!(output.status.success(), "checkov flagged secrets in generated files:\n{}", tail(&output, 60));
 }

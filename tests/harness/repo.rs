@@ -1,8 +1,11 @@
 //! This repository's own scripts and workflow.
 
-use std::process::Command;
+use std::{path::Path, process::Command};
 
-use crate::helpers::{repo_root, tail};
+use crate::{
+    build::shell_block,
+    helpers::{repo_root, tail, work_dir},
+};
 
 #[test]
 fn the_repository_scripts_are_shellcheck_clean() {
@@ -26,4 +29,66 @@ fn the_template_workflow_passes_zizmor_and_the_github_workflow_schema() {
 
     assert!(schema.status.success(), "check-jsonschema:\n{}", tail(&schema, 20));
     assert!(audit.status.success(), "zizmor:\n{}", tail(&audit, 20));
+}
+
+/// The README's Quick start, run as written in a fresh repository made from this
+/// checkout's files: `cargo install` (into an install root of the test's own), then
+/// generation beside it, which must make a git repository of its own.
+#[test]
+fn the_readme_quick_start_works_on_a_fresh_clone() {
+    // Outside this checkout: a directory inside a git repository gets no `git init`.
+    let scratch = tempfile::tempdir().expect("a temporary directory");
+    let work = scratch.path();
+    let clone = work.join("template");
+    fresh_repository(&clone);
+    let block = shell_block(&std::fs::read_to_string(repo_root().join("README.md")).expect("README.md"), "Quick start");
+    assert!(block.contains("cargo install") && block.contains("cargo generate"), "the Quick start lacks its two commands:\n{block}");
+    let install_root = work_dir().join("quick-start-install");
+
+    let output = Command::new("timeout")
+        .args(["1800", "bash", "-e", "-c", &block])
+        .current_dir(&clone)
+        .env("CARGO_INSTALL_ROOT", &install_root)
+        // A build directory kept between runs, outside the fresh repository.
+        .env("CARGO_TARGET_DIR", work_dir().join("quick-start-target"))
+        .env("PATH", format!("{}:{}", install_root.join("bin").display(), std::env::var("PATH").unwrap_or_default()))
+        .env("USER", std::env::var("USER").unwrap_or_else(|_| "harness".into()))
+        .output()
+        .expect("bash runs");
+
+    assert!(output.status.success(), "the Quick start failed ({}):\n{}", output.status, tail(&output, 40));
+    let service = work.join("my-service");
+    assert!(service.join("Cargo.toml").exists(), "no ../my-service/Cargo.toml:\n{}", tail(&output, 20));
+    let top = Command::new("git").args(["rev-parse", "--show-toplevel"]).current_dir(&service).output().expect("git runs");
+    assert_eq!(
+        String::from_utf8_lossy(&top.stdout).trim(),
+        service.canonicalize().expect("the service directory").to_string_lossy(),
+        "../my-service is not a git repository of its own"
+    );
+    let nested = Command::new("git").args(["status", "--porcelain"]).current_dir(&clone).output().expect("git runs");
+    assert!(nested.stdout.is_empty(), "generation left files in the template's checkout:\n{}", String::from_utf8_lossy(&nested.stdout));
+}
+
+/// A git repository at `destination` holding this checkout's files as they are now
+/// (tracked and untracked, not ignored), committed: what a fresh clone would hold.
+fn fresh_repository(destination: &Path) {
+    let listed = Command::new("git")
+        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .current_dir(repo_root())
+        .output()
+        .expect("git runs");
+    for file in listed.stdout.split(|byte| *byte == 0).filter(|name| !name.is_empty()) {
+        let relative = Path::new(std::str::from_utf8(file).expect("a UTF-8 path"));
+        let source = repo_root().join(relative);
+        if !source.is_file() {
+            continue;
+        }
+        let target = destination.join(relative);
+        std::fs::create_dir_all(target.parent().expect("a parent")).expect("directory");
+        std::fs::copy(&source, &target).expect("file copied");
+    }
+    for args in [&["init", "--quiet", "--initial-branch", "main"][..], &["add", "--all"], &["-c", "user.name=harness", "-c", "user.email=harness@localhost", "commit", "--quiet", "-m", "fresh clone"]] {
+        let status = Command::new("git").args(args).current_dir(destination).status().expect("git runs");
+        assert!(status.success(), "git {args:?} in the fresh repository");
+    }
 }
