@@ -34,6 +34,10 @@ use crate::config::HttpConfig;
 /// period for the same reason. The wait ends as soon as every such request has arrived.
 pub const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 
+/// How long handshakes already under way when shutdown starts get to complete into the
+/// listener's queue before it is drained: a round trip, with room for a slow network.
+const HANDSHAKES_SETTLE: Duration = Duration::from_millis(100);
+
 /// Pause after an accept error such as running out of file descriptors, so the loop
 /// waits for connections to close instead of spinning.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
@@ -92,6 +96,7 @@ pub async fn serve(
     let deadline = Instant::now() + limits.shutdown_timeout;
     let listener = listener.into_std()?;
     stop_completing_connections(&listener);
+    sleep(HANDSHAKES_SETTLE).await;
     for stream in queued_connections(&listener) {
         connections.serve(stream, None);
     }
@@ -129,16 +134,24 @@ fn is_client_gone(error: &io::Error) -> bool {
     )
 }
 
-/// Makes the kernel drop new connection attempts instead of completing them into the
-/// listener's queue, so that the queue can be drained to empty before the listener
-/// closes. Without it, a connection completed between the last accept and the close
-/// would be reset with its request unanswered, which a client cannot tell from a failed
-/// request; a dropped attempt is retried by the client and then refused, which it can.
+/// Makes the kernel drop new connection attempts (SYN packets) instead of completing
+/// them into the listener's queue, so that the queue can be drained to empty before the
+/// listener closes. Without it, a connection completed between the last accept and the
+/// close would be reset with its request unanswered, which a client cannot tell from a
+/// failed request; a dropped attempt is retried by the client and then refused, which it
+/// can. Handshakes already under way still complete: see [`HANDSHAKES_SETTLE`].
 #[cfg(target_os = "linux")]
 fn stop_completing_connections(listener: &std::net::TcpListener) {
-    // One classic BPF instruction, `ret #0`: keep nothing of any packet.
-    let drop_every_packet = [socket2::SockFilter::new(0x06, 0, 0, 0)];
-    if let Err(error) = socket2::SockRef::from(listener).attach_filter(&drop_every_packet) {
+    use socket2::SockFilter;
+    // Classic BPF over the TCP header: load the flags byte, drop (keep 0 bytes) if SYN
+    // is set, keep everything else, so the last packets of started handshakes pass.
+    let drop_syn = [
+        SockFilter::new(0x30, 0, 0, 13),         // ldb [13]
+        SockFilter::new(0x45, 0, 1, 0x02),       // jset #SYN, drop, keep
+        SockFilter::new(0x06, 0, 0, 0),          // drop: ret #0
+        SockFilter::new(0x06, 0, 0, u32::MAX),   // keep: ret #-1
+    ];
+    if let Err(error) = socket2::SockRef::from(listener).attach_filter(&drop_syn) {
         tracing::warn!(%error, "could not stop new connections; some may be reset during shutdown");
     }
 }

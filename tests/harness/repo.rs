@@ -4,7 +4,7 @@ use std::{path::Path, process::Command};
 
 use crate::{
     build::shell_block,
-    helpers::{repo_root, tail, work_dir},
+    helpers::{CARGO_GENERATE, repo_root, tail, work_dir},
 };
 
 #[test]
@@ -49,8 +49,8 @@ fn the_readme_quick_start_works_on_a_fresh_clone() {
         .args(["1800", "bash", "-e", "-c", &block])
         .current_dir(&clone)
         .env("CARGO_INSTALL_ROOT", &install_root)
-        // A build directory kept between runs, outside the fresh repository.
-        .env("CARGO_TARGET_DIR", work_dir().join("quick-start-target"))
+        // The harness's own build directory: its debug build of `cargo generate` is reused.
+        .env("CARGO_TARGET_DIR", harness_target_dir())
         .env("PATH", format!("{}:{}", install_root.join("bin").display(), std::env::var("PATH").unwrap_or_default()))
         .env("USER", std::env::var("USER").unwrap_or_else(|_| "harness".into()))
         .output()
@@ -67,6 +67,11 @@ fn the_readme_quick_start_works_on_a_fresh_clone() {
     );
     let nested = Command::new("git").args(["status", "--porcelain"]).current_dir(&clone).output().expect("git runs");
     assert!(nested.stdout.is_empty(), "generation left files in the template's checkout:\n{}", String::from_utf8_lossy(&nested.stdout));
+}
+
+/// Where this harness was built, with `cargo generate` in its `debug/`.
+fn harness_target_dir() -> &'static Path {
+    Path::new(CARGO_GENERATE).parent().and_then(Path::parent).expect("the binary sits in <target>/debug")
 }
 
 /// A git repository at `destination` holding this checkout's files as they are now

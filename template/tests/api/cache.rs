@@ -90,12 +90,12 @@ async fn while_redis_does_not_answer_reads_stop_waiting_for_it(pool: DbPool) {
     let path = format!("/api/v1/items/{}", app.create_item("no answer").await["id"]);
     assert_eq!(app.get(&path).await.status(), 200, "the first read, which finds Redis silent");
 
-    let mut slowest = Duration::ZERO;
+    let started = Instant::now();
     for _ in 0..20 {
-        let started = Instant::now();
         assert_eq!(app.get(&path).await.status(), 200);
-        slowest = slowest.max(started.elapsed());
     }
+    let took = started.elapsed();
 
-    assert!(slowest < Duration::from_millis(100), "a read took {slowest:?}: it still waited for Redis");
+    // Waiting on Redis would cost each read its 500 ms timeout: 10 s for the twenty.
+    assert!(took < Duration::from_secs(2), "twenty reads took {took:?}: they still waited for Redis");
 }
