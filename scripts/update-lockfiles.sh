@@ -4,42 +4,40 @@
 # Each combination of options has its own dependency set, kept in
 # template/lockfiles/<variant>.lock so that a generated project builds with
 # `--locked` from its first commit. Run this after changing a dependency in
-# template/Cargo.toml.liquid; the harness fails while any lockfile is stale.
+# template/Cargo.toml.liquid or adding an option; the harness fails while any
+# lockfile is stale.
 set -euo pipefail
 
 if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
-    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
 fi
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-placeholder=lockfile-placeholder
+placeholder="lockfile-placeholder"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 cargo build --quiet --manifest-path "$root/Cargo.toml" --bin cargo-generate
 generate="$root/target/debug/cargo-generate"
 
-for database in sqlite postgres; do
-    for redis in false true; do
-        for sentry in false true; do
-            for otel in false true; do
-                variant=$database
-                [ "$redis" = true ] && variant+="+redis"
-                [ "$sentry" = true ] && variant+="+sentry"
-                [ "$otel" = true ] && variant+="+otel"
-                mkdir -p "$work/$variant"
-                USER=${USER:-template} "$generate" generate --path "$root" --name "$placeholder" \
-                    --silent --vcs none --destination "$work/$variant" \
-                    -d database="$database" -d redis="$redis" -d sentry="$sentry" -d otel="$otel" >/dev/null
-                project="$work/$variant/$placeholder"
-                # From the pinned lockfile, resolve only what the manifest changed:
-                # pins of unchanged dependencies stay where they are.
-                (cd "$project" && CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback cargo update --workspace --quiet)
-                sed "s/^name = \"$placeholder\"\$/name = \"{{project-name}}\"/" "$project/Cargo.lock" \
-                    >"$root/template/lockfiles/$variant.lock"
-                echo "updated template/lockfiles/$variant.lock"
-            done
-        done
-    done
-done
+# The variants and their -d arguments, from template/cargo-generate.toml.
+variants=$(cargo run --quiet --manifest-path "$root/Cargo.toml" --example variants -- --defines)
+first=${variants%% *}
+while read -r variant defines; do
+    read -ra defines <<<"$defines"
+    lockfile="$root/template/lockfiles/$variant.lock"
+    # A combination new to the template starts from the first one's pins, so that
+    # only what it adds is resolved.
+    [ -f "$lockfile" ] || cp "$root/template/lockfiles/$first.lock" "$lockfile"
+    mkdir -p "$work/$variant"
+    USER=${USER:-template} "$generate" generate --path "$root" --name "$placeholder" \
+        --silent --vcs none --destination "$work/$variant" "${defines[@]}" >/dev/null
+    project="$work/$variant/$placeholder"
+    # From the pinned lockfile, resolve only what the manifest changed:
+    # pins of unchanged dependencies stay where they are.
+    (cd "$project" && CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback cargo update --workspace --quiet)
+    sed "s/^name = \"$placeholder\"\$/name = \"{{project-name}}\"/" "$project/Cargo.lock" \
+        >"$lockfile"
+    echo "updated template/lockfiles/$variant.lock"
+done <<<"$variants"

@@ -1,8 +1,10 @@
-//! Redis as a cache-aside in front of the database. Redis is an optimisation: when it
-//! fails, the cache steps aside at once (reads and writes go to the database at full
-//! speed), says so in one log line, and is tried again in the background until it answers.
+//! Redis as a cache-aside in front of the database, for any value that serializes.
+//! Redis is an optimisation: when it fails, the cache steps aside at once (reads and
+//! writes go to the database at full speed), says so in one log line, and is tried
+//! again in the background until it answers.
 
 use std::{
+    future::Future,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -15,10 +17,7 @@ use redis::{AsyncCommands, AsyncIter, aio::ConnectionManager, aio::ConnectionMan
 use secrecy::ExposeSecret;
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::{
-    config::RedisConfig,
-    items::{Item, Items, NewItem},
-};
+use crate::config::RedisConfig;
 
 /// Bounds every Redis round trip, so an unresponsive Redis costs one request at most this.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
@@ -113,6 +112,44 @@ impl Cache {
         Ok(keys.len())
     }
 
+    /// The value under `key`: from Redis when it holds it, else from `load`, whose
+    /// answer Redis then keeps for the configured TTL.
+    pub async fn get_or_load<T, E>(
+        &self,
+        key: &str,
+        load: impl Future<Output = Result<Option<T>, E>>,
+    ) -> Result<Option<T>, E>
+    where
+        T: Serialize + DeserializeOwned,
+    {
+        let key = self.key(key);
+        if let Some(value) = self.get(&key).await {
+            return Ok(Some(value));
+        }
+        let value = load.await?;
+        if let Some(value) = &value {
+            self.put(&key, value).await;
+        }
+        Ok(value)
+    }
+
+    /// Removes the value under `key`; while Redis is unavailable, recovery forgets every
+    /// entry instead.
+    pub async fn forget(&self, key: &str) {
+        if !self.is_available() {
+            return;
+        }
+        let mut connection = self.connection.clone();
+        if let Err(error) = connection.del::<_, ()>(self.key(key)).await {
+            self.step_aside(error);
+        }
+    }
+
+    /// Every key this service writes starts with its prefix, so services can share a Redis.
+    fn key(&self, key: &str) -> String {
+        format!("{}:{key}", self.key_prefix)
+    }
+
     async fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
         if !self.is_available() {
             return None;
@@ -136,58 +173,5 @@ impl Cache {
         if let Err(error) = connection.set_ex::<_, _, ()>(key, json, self.ttl_secs).await {
             self.step_aside(error);
         }
-    }
-
-    /// Removes `key`; while Redis is unavailable, recovery forgets every entry instead.
-    async fn forget(&self, key: &str) {
-        if !self.is_available() {
-            return;
-        }
-        let mut connection = self.connection.clone();
-        if let Err(error) = connection.del::<_, ()>(key).await {
-            self.step_aside(error);
-        }
-    }
-}
-
-/// [`Items`] with reads of one item served from Redis when cached.
-#[derive(Clone)]
-pub struct CachedItems {
-    items: Items,
-    cache: Cache,
-}
-
-impl CachedItems {
-    pub fn new(items: Items, cache: Cache) -> Self {
-        Self { items, cache }
-    }
-
-    fn key(&self, id: i64) -> String {
-        format!("{}:item:{id}", self.cache.key_prefix)
-    }
-
-    pub async fn create(&self, item: NewItem) -> sqlx::Result<Item> {
-        self.items.create(item).await
-    }
-
-    pub async fn list(&self, after: i64, limit: i64) -> sqlx::Result<Vec<Item>> {
-        self.items.list(after, limit).await
-    }
-
-    pub async fn get(&self, id: i64) -> sqlx::Result<Option<Item>> {
-        if let Some(item) = self.cache.get(&self.key(id)).await {
-            return Ok(Some(item));
-        }
-        let item = self.items.get(id).await?;
-        if let Some(item) = &item {
-            self.cache.put(&self.key(id), item).await;
-        }
-        Ok(item)
-    }
-
-    pub async fn delete(&self, id: i64) -> sqlx::Result<bool> {
-        let deleted = self.items.delete(id).await?;
-        self.cache.forget(&self.key(id)).await;
-        Ok(deleted)
     }
 }

@@ -4,11 +4,10 @@
 //! `--help` lists every variable the service reads and a bad value is reported
 //! under the variable's name.
 
-use std::time::Duration;
+use std::{ffi::OsString, str::FromStr, time::Duration};
 
-use anyhow::{Context, bail};
-use axum::http::HeaderValue;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use axum::http::{HeaderValue, Uri};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum, error::ErrorKind};
 use secrecy::{ExposeSecret, SecretString};
 
 #[derive(Debug, Parser)]
@@ -18,6 +17,29 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub config: Config,
+}
+
+impl Cli {
+    /// The command line and environment, parsed and checked: every entry point reads its
+    /// settings through here. A bad value exits with clap's message naming the variable.
+    pub fn parse_checked() -> Self {
+        Self::try_parse_checked_from(std::env::args_os()).unwrap_or_else(|error| error.exit())
+    }
+
+    /// [`Cli::parse_checked`] for `args`, returning the error instead of exiting.
+    pub fn try_parse_checked_from<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let mut command = Self::command();
+        let matches = command.try_get_matches_from_mut(args)?;
+        let cli = Self::from_arg_matches(&matches)?;
+        cli.config
+            .check_combination(&matches)
+            .map_err(|problem| command.error(ErrorKind::ValueValidation, problem))?;
+        Ok(cli)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, Subcommand)]
@@ -85,9 +107,9 @@ pub struct HttpConfig {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", value_name = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
-    /// Comma-separated origins allowed by CORS (empty: no cross-origin access).
-    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_name = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', default_value = "")]
-    pub cors_allowed_origins: Vec<String>,
+    /// Comma-separated origins allowed by CORS, each `scheme://host[:port]` (empty: no cross-origin access).
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_name = "CORS_ALLOWED_ORIGINS", default_value = "")]
+    pub cors_allowed_origins: AllowedOrigins,
     /// Seconds to drain in-flight requests after SIGTERM before giving up on them.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", value_name = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 20)]
     pub shutdown_timeout_secs: u64,
@@ -121,17 +143,40 @@ impl HttpConfig {
     pub fn keep_alive_timeout(&self) -> Duration {
         Duration::from_secs(self.keep_alive_timeout_secs)
     }
+}
 
-    pub fn cors_origins(&self) -> anyhow::Result<Vec<HeaderValue>> {
-        self.cors_allowed_origins
-            .iter()
-            .filter(|origin| !origin.trim().is_empty())
-            .map(|origin| {
-                HeaderValue::from_str(origin.trim())
-                    .with_context(|| format!("CORS_ALLOWED_ORIGINS: `{origin}` is not a valid origin"))
-            })
-            .collect()
+/// The origins CORS allows, each as the `Origin` header a browser sends for it.
+#[derive(Debug, Clone, Default)]
+pub struct AllowedOrigins(Vec<HeaderValue>);
+
+impl AllowedOrigins {
+    pub fn header_values(&self) -> impl Iterator<Item = HeaderValue> + '_ {
+        self.0.iter().cloned()
     }
+}
+
+impl FromStr for AllowedOrigins {
+    type Err = String;
+
+    fn from_str(list: &str) -> Result<Self, String> {
+        let origins = list.split(',').map(str::trim).filter(|origin| !origin.is_empty());
+        origins.map(parse_origin).collect::<Result<_, _>>().map(Self)
+    }
+}
+
+/// `scheme://host[:port]` with an http(s) scheme and nothing else: a browser's `Origin`
+/// never has a path, a user or a wildcard, so such an entry could never match.
+fn parse_origin(origin: &str) -> Result<HeaderValue, String> {
+    let origin = origin.trim_end_matches('/');
+    let refused = || format!("`{origin}` is not an origin: use scheme://host[:port], for example https://app.example.com");
+    let uri: Uri = origin.parse().map_err(|_| refused())?;
+    let is_origin = matches!(uri.scheme_str(), Some("http" | "https"))
+        && uri.authority().is_some_and(|authority| !authority.as_str().contains('@'))
+        && uri.path_and_query().is_none_or(|target| target.as_str() == "/");
+    if !is_origin {
+        return Err(refused());
+    }
+    HeaderValue::from_str(origin).map_err(|_| refused())
 }
 
 #[derive(Debug, Clone, Args)]
@@ -199,11 +244,25 @@ pub struct RedisConfig {
 #[derive(Debug, Clone, Args)]
 pub struct SentryConfig {
     /// Sentry DSN; error reporting is off when unset.
-    #[arg(long, env = "SENTRY_DSN", value_name = "SENTRY_DSN")]
+    #[arg(long, env = "SENTRY_DSN", value_name = "SENTRY_DSN", value_parser = parse_sentry_dsn)]
     pub sentry_dsn: Option<SecretString>,
     /// Share of requests traced by Sentry performance monitoring, from 0.0 to 1.0.
-    #[arg(long, env = "SENTRY_TRACES_SAMPLE_RATE", value_name = "SENTRY_TRACES_SAMPLE_RATE", default_value_t = 0.0)]
+    #[arg(long, env = "SENTRY_TRACES_SAMPLE_RATE", value_name = "SENTRY_TRACES_SAMPLE_RATE", default_value_t = 0.0, value_parser = parse_share)]
     pub sentry_traces_sample_rate: f32,
+}
+
+/// A DSN Sentry's client accepts, kept secret.
+fn parse_sentry_dsn(dsn: &str) -> Result<SecretString, String> {
+    dsn.parse::<sentry::types::Dsn>().map_err(|error| format!("not a valid Sentry DSN: {error}"))?;
+    Ok(dsn.into())
+}
+
+/// A share, from 0.0 to 1.0.
+fn parse_share(share: &str) -> Result<f32, String> {
+    match share.parse::<f32>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        _ => Err(format!("`{share}` is not a number from 0.0 to 1.0")),
+    }
 }
 {%- endif %}
 {%- if otel %}
@@ -225,45 +284,25 @@ pub struct OtelConfig {
 const PLACEHOLDERS: &[&str] = &["change_me", "changeme", "postgres:postgres@", "password@"];
 
 impl Config {
-    /// Checks what clap cannot: values that parse but make no sense together,
-    /// and in production, secrets still holding a placeholder.
-    pub fn validate(&self) -> anyhow::Result<()> {
-        self.http.cors_origins()?;
+    /// Checks what no single value's parser can: values that parse but make no sense
+    /// together, and in production, secrets still holding a placeholder. Every setting
+    /// parsed as a [`SecretString`] is a secret, whichever module declares it.
+    fn check_combination(&self, matches: &ArgMatches) -> Result<(), String> {
         if self.database.database_min_connections > self.database.database_max_connections {
-            bail!("DATABASE_MIN_CONNECTIONS must not exceed DATABASE_MAX_CONNECTIONS");
+            return Err("DATABASE_MIN_CONNECTIONS must not exceed DATABASE_MAX_CONNECTIONS".into());
         }
-{%- if sentry %}
-        if let Some(dsn) = &self.sentry.sentry_dsn {
-            dsn.expose_secret()
-                .parse::<sentry::types::Dsn>()
-                .context("SENTRY_DSN is not a valid Sentry DSN")?;
+        if self.app_env != AppEnv::Production {
+            return Ok(());
         }
-        if !(0.0..=1.0).contains(&self.sentry.sentry_traces_sample_rate) {
-            bail!("SENTRY_TRACES_SAMPLE_RATE must be between 0.0 and 1.0");
-        }
-{%- endif %}
-        if self.app_env == AppEnv::Production {
-            for (name, secret) in self.secrets() {
-                let value = secret.expose_secret().to_ascii_lowercase();
-                if PLACEHOLDERS.iter().any(|placeholder| value.contains(placeholder)) {
-                    bail!("{name} still holds a placeholder value; set a real secret for APP_ENV=production");
-                }
+        for id in matches.ids() {
+            let Ok(Some(secret)) = matches.try_get_one::<SecretString>(id.as_str()) else { continue };
+            let value = secret.expose_secret().to_ascii_lowercase();
+            if PLACEHOLDERS.iter().any(|placeholder| value.contains(placeholder)) {
+                let name = id.as_str().to_ascii_uppercase();
+                return Err(format!("{name} still holds a placeholder value; set a real secret for APP_ENV=production"));
             }
         }
         Ok(())
-    }
-
-    fn secrets(&self) -> impl Iterator<Item = (&'static str, &SecretString)> + '_ {
-        let always = [
-            ("DATABASE_URL", &self.database.database_url),
-{%- if redis %}
-            ("REDIS_URL", &self.redis.redis_url),
-{%- endif %}
-        ];
-        always.into_iter()
-{%- if sentry %}
-            .chain(self.sentry.sentry_dsn.iter().map(|dsn| ("SENTRY_DSN", dsn)))
-{%- endif %}
     }
 }
 
@@ -271,13 +310,13 @@ impl Config {
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str]) -> Config {
-        Cli::try_parse_from(["service"].iter().chain(args)).expect("flags parse").config
+    fn parse(args: &[&str]) -> Result<Config, String> {
+        Cli::try_parse_checked_from(["service"].iter().chain(args)).map(|cli| cli.config).map_err(|error| error.to_string())
     }
 
     #[test]
     fn debug_output_redacts_the_database_url() {
-        let config = parse(&["--database-url", "postgres://app:hunter2@db/app"]);
+        let config = parse(&["--database-url", "postgres://app:hunter2@db/app"]).expect("flags parse");
 
         let printed = format!("{config:?}");
 
@@ -286,26 +325,48 @@ mod tests {
 
     #[test]
     fn production_refuses_a_change_me_secret() {
-        let config = parse(&["--app-env", "production", "--database-url", "postgres://app:CHANGE_ME@db/app"]);
-
-        let error = config.validate().expect_err("a placeholder was accepted").to_string();
+        let error = parse(&["--app-env", "production", "--database-url", "postgres://app:CHANGE_ME@db/app"])
+            .expect_err("a placeholder was accepted");
 
         assert!(error.contains("DATABASE_URL"), "error: {error}");
     }
 
     #[test]
     fn development_accepts_the_default_secrets() {
-        let config = parse(&[]);
-
-        config.validate().expect("the defaults are valid outside production");
+        parse(&[]).expect("the defaults are valid outside production");
     }
 
     #[test]
     fn an_invalid_cors_origin_is_refused_naming_its_variable() {
-        let config = parse(&["--cors-allowed-origins", "https://ok.example,bad\norigin"]);
-
-        let error = config.validate().expect_err("a bad origin was accepted").to_string();
+        let error = parse(&["--cors-allowed-origins", "https://ok.example,bad\norigin"])
+            .expect_err("a bad origin was accepted");
 
         assert!(error.contains("CORS_ALLOWED_ORIGINS"), "error: {error}");
+    }
+
+    #[test]
+    fn a_wildcard_or_a_path_is_not_an_origin() {
+        for list in ["*", "https://app.example/path", "app.example", "ftp://app.example", "https://user@app.example"] {
+            let error = parse(&["--cors-allowed-origins", list]).expect_err(list);
+
+            assert!(error.contains("is not an origin"), "{list}: {error}");
+        }
+    }
+
+    #[test]
+    fn origins_are_read_trimmed_without_their_trailing_slash() {
+        let config = parse(&["--cors-allowed-origins", " https://a.example/, http://b.example:8080 ,"]).expect("origins parse");
+
+        let origins: Vec<_> = config.http.cors_allowed_origins.header_values().collect();
+
+        assert_eq!(origins, ["https://a.example", "http://b.example:8080"]);
+    }
+
+    #[test]
+    fn more_idle_than_open_connections_are_refused() {
+        let error = parse(&["--database-min-connections", "11", "--database-max-connections", "10"])
+            .expect_err("min above max was accepted");
+
+        assert!(error.contains("DATABASE_MIN_CONNECTIONS"), "error: {error}");
     }
 }

@@ -1,5 +1,11 @@
 //! Items and their SQL, written once for every database engine.
 
+{% if redis -%}
+mod cached;
+
+pub use cached::CachedItems;
+
+{% endif -%}
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

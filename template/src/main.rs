@@ -1,6 +1,5 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use {{crate_name}}::{
     config::{Cli, Command, Config},
     db, healthcheck, shutdown, startup, telemetry,
@@ -8,7 +7,7 @@ use {{crate_name}}::{
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_checked();
     let outcome = match cli.command.unwrap_or_default() {
         Command::Serve => serve(cli.config).await,
         Command::Migrate => migrate(cli.config).await,
@@ -24,7 +23,6 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    config.validate()?;
     let _telemetry = telemetry::init(&config)?;
     let shutdown = shutdown::signal_received()?;
     let app = startup::App::build(config).await?;
@@ -32,7 +30,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {
-    config.validate()?;
     let _telemetry = telemetry::init(&config)?;
     db::migrate(&config.database).await
 }

@@ -20,9 +20,6 @@ use tower_http::{
 };
 use tracing::Level;
 
-{% if redis -%}
-use crate::cache::Cache;
-{% endif -%}
 use crate::{
     body_limit,
     config::{Config, HttpConfig},
@@ -55,13 +52,8 @@ impl App {
 
     /// Like [`App::build`], on a pool the caller opened (tests pass a fresh database).
     pub async fn build_with_pool(config: Config, db: DbPool) -> anyhow::Result<Self> {
-{%- if redis %}
-        let cache = Cache::connect(&config.redis)?;
-        let state = AppState::new(db, cache);
-{%- else %}
-        let state = AppState::new(db);
-{%- endif %}
-        let router = router(state.clone(), &config.http)?;
+        let state = AppState::new(&config, db)?;
+        let router = router(state.clone(), &config.http);
         let limits = Limits::from(&config.http);
         let open_file_limit = server::raise_open_file_limit().context("could not raise the open-file limit")?;
         if open_file_limit < limits.max_connections as u64 + RESERVED_FILES {
@@ -104,9 +96,9 @@ impl App {
 const RESERVED_FILES: u64 = 64;
 
 /// The complete HTTP stack: routes, then middleware from the outside in.
-pub fn router(state: AppState, http: &HttpConfig) -> anyhow::Result<Router> {
+pub fn router(state: AppState, http: &HttpConfig) -> Router {
     let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::list(http.cors_origins()?))
+        .allow_origin(AllowOrigin::list(http.cors_allowed_origins.header_values()))
         .allow_methods(AllowMethods::mirror_request())
         .allow_headers(AllowHeaders::mirror_request())
         .expose_headers([request_id::HEADER]);
@@ -141,10 +133,10 @@ pub fn router(state: AppState, http: &HttpConfig) -> anyhow::Result<Router> {
         .layer(CatchPanicLayer::custom(|_panic| {
             AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
         }));
-    Ok(routes::router()
+    routes::router()
         .layer(DefaultBodyLimit::max(http.max_body_bytes))
         .with_state(state)
-        .layer(middleware))
+        .layer(middleware)
 }
 
 /// Sets `name` on every response whose handler did not set it.

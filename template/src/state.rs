@@ -3,54 +3,59 @@
 use std::{future::Future, time::Duration};
 
 {% if redis -%}
-use crate::cache::{Cache, CachedItems};
+use crate::cache::Cache;
+use crate::items::CachedItems;
 {% endif -%}
+use crate::config::Config;
 use crate::db::{self, DbPool};
 use crate::items::Items;
-
-/// Where handlers read and write items{% if redis %}: Redis in front of the database{% endif %}.
-{%- if redis %}
-pub type ItemStore = CachedItems;
-{%- else %}
-pub type ItemStore = Items;
-{%- endif %}
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DbPool,
-{%- if redis %}
-    pub cache: Cache,
-{%- endif %}
     pub items: ItemStore,
 }
 
 impl AppState {
-    pub fn new(db: DbPool{% if redis %}, cache: Cache{% endif %}) -> Self {
-        let items = Items::new(db.clone());
-{%- if redis %}
-        let items = CachedItems::new(items, cache.clone());
-{%- endif %}
-        Self {
-            db,
-{%- if redis %}
-            cache,
-{%- endif %}
-            items,
-        }
+    pub fn new(config: &Config, db: DbPool) -> anyhow::Result<Self> {
+        let items = item_store(config, Items::new(db.clone()))?;
+        Ok(Self { db, items })
     }
 
     /// Every backing service, probed at once, each within [`PROBE_TIMEOUT`].
     pub async fn check_dependencies(&self) -> Vec<Dependency> {
         let database = probe("database", Need::Required, db::ping(&self.db));
-{%- if redis %}
-        let redis = probe("redis", Need::Optional, self.cache.ping());
-        let (database, redis) = tokio::join!(database, redis);
-        vec![database, redis]
-{%- else %}
-        vec![database.await]
-{%- endif %}
+        let (database, item_store) = tokio::join!(database, check_item_store(&self.items));
+        std::iter::once(database).chain(item_store).collect()
     }
 }
+{%- if redis %}
+
+/// Where handlers read and write items: Redis in front of the database.
+pub type ItemStore = CachedItems;
+
+fn item_store(config: &Config, items: Items) -> anyhow::Result<ItemStore> {
+    Ok(CachedItems::new(items, Cache::connect(&config.redis)?))
+}
+
+/// Redis only speeds reads up: without it the service is ready, degraded.
+async fn check_item_store(items: &ItemStore) -> Option<Dependency> {
+    Some(probe("redis", Need::Optional, items.cache().ping()).await)
+}
+{%- else %}
+
+/// Where handlers read and write items: the database alone.
+pub type ItemStore = Items;
+
+fn item_store(_config: &Config, items: Items) -> anyhow::Result<ItemStore> {
+    Ok(items)
+}
+
+/// The items live in the database, probed already.
+async fn check_item_store(_items: &ItemStore) -> Option<Dependency> {
+    None
+}
+{%- endif %}
 
 /// How long readiness waits for one dependency: orchestrators give up on a probe after
 /// 1 s by default, and a dependency this slow is not ready either.

@@ -9,7 +9,7 @@
 
 use std::{net::TcpStream, process::Command, time::Instant};
 
-use crate::helpers::{Failures, Project, Variant, all_projects, generated, tail, work_dir};
+use crate::helpers::{Failures, Project, Variant, all_projects, generated, tail, variants, work_dir};
 
 /// `program args` in the project's directory, as every command of this tier runs.
 pub(crate) fn in_project(project: &Project, program: &str, args: &[&str]) -> Command {
@@ -23,7 +23,7 @@ pub(crate) fn in_project(project: &Project, program: &str, args: &[&str]) -> Com
         .env("CARGO_INCREMENTAL", "0")
         .env("CARGO_PROFILE_DEV_DEBUG", "0");
     // The SQLite variants use their own files, never the Postgres URL the harness has.
-    if !project.variant.postgres {
+    if !project.variant.is("database", "postgres") {
         command.env_remove("DATABASE_URL");
     }
     command
@@ -84,8 +84,8 @@ const DEFAULT_PORT: u16 = 8080;
 /// would, in a copy of the project (it writes `.env` there).
 #[test]
 fn the_default_variants_readme_quickstart_works_as_written() {
-    let default = Variant { postgres: false, redis: false, sentry: false, otel: false };
-    if !Variant::all().contains(&default) {
+    let default = Variant::default_choice();
+    if !variants().contains(&default) {
         return println!("skipped: VARIANTS leaves out {default}");
     }
     let generated = generated(default);

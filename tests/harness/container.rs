@@ -20,12 +20,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::helpers::{Failures, Project, Variant, clean_env, generated, http, repo_root, tail, work_dir};
+use crate::helpers::{Failures, Project, Variant, clean_env, generated, http, project_name, repo_root, tail, variants, work_dir};
 
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 
 fn e2e_variants() -> Vec<Variant> {
-    let every = Variant::all();
+    let every = variants();
     match std::env::var("E2E_VARIANTS").as_deref() {
         Ok("all") => every,
         Ok(ids) if !ids.trim().is_empty() => {
@@ -33,8 +33,7 @@ fn e2e_variants() -> Vec<Variant> {
         }
         _ => every
             .into_iter()
-            .filter(|v| *v == Variant { postgres: false, redis: false, sentry: false, otel: false }
-                || *v == Variant { postgres: true, redis: true, sentry: true, otel: true })
+            .filter(|v| *v == Variant::default_choice() || *v == Variant::maximal())
             .collect(),
     }
 }
@@ -216,7 +215,7 @@ fn run_variant(generated: &Project) -> Result<Report, String> {
     std::fs::remove_dir_all(&dir).ok();
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     ok(&run(Command::new("cp").arg("-a").arg(format!("{}/.", generated.dir.display())).arg(&dir)), "copy")?;
-    let image = format!("e2e/{}", v.project_name());
+    let image = format!("e2e/{}", project_name(&v));
 
     // 1. Build cold, then again after a one-line change in src/.
     let started = Instant::now();
@@ -251,7 +250,7 @@ fn run_variant(generated: &Project) -> Result<Report, String> {
         .filter(|line| !line.starts_with('#') && line.contains('='))
         .map(str::to_owned)
         .collect();
-    let database = v.postgres.then(|| format!("e2e_{}", v.project_name().replace('-', "_")));
+    let database = v.is("database", "postgres").then(|| format!("e2e_{}", project_name(&v).replace('-', "_")));
     let mut set = |name: &str, value: String| {
         settings.retain(|line| !line.starts_with(&format!("{name}=")));
         settings.push(format!("{name}={value}"));
@@ -265,13 +264,13 @@ fn run_variant(generated: &Project) -> Result<Report, String> {
         ok(&run(Command::new("psql").arg(admin_url()).args(["-q", "-c", &format!("CREATE DATABASE {database} OWNER e2e")])), "create the database")?;
         set("DATABASE_URL", format!("postgres://e2e:e2e-s3cret@{host}:5432/{database}"));
     }
-    if v.redis {
+    if v.on("redis") {
         set("REDIS_URL", format!("redis://{host}:6379"));
     }
-    if v.otel {
+    if v.on("otel") {
         set("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{host}:{}", otlp.port));
     }
-    if v.sentry {
+    if v.on("sentry") {
         set("SENTRY_DSN", format!("http://public@{host}:{}/1", sentry.port));
     }
     // The settings file deploy.sh reads by default; git ignores it, so the deploy's stash leaves it.
@@ -325,7 +324,7 @@ fn run_variant(generated: &Project) -> Result<Report, String> {
     if status != 200 {
         return Err(format!("/health/ready: expected 200, saw {status} {body}"));
     }
-    let request_id = format!("e2e-{}", v.project_name());
+    let request_id = format!("e2e-{}", project_name(&v));
     let (status, created) = http(&published, "POST", "/api/v1/items", &[("content-type", "application/json")], r#"{"name":"survivor"}"#)?;
     if status != 201 {
         return Err(format!("POST /api/v1/items: expected 201, saw {status} {created}"));
@@ -364,7 +363,7 @@ fn run_variant(generated: &Project) -> Result<Report, String> {
     ok(&stack.compose(120, &["--profile", "proxy", "stop", "proxy"]), "stop the proxy")?;
 
     // 7. Stop under load: every request the service answered completes, and it exits 0 in time.
-    if v.otel {
+    if v.on("otel") {
         http(&published, "GET", "/health", &[("traceparent", &format!("00-{TRACE_ID}-b7ad6b7169203331-01"))], "")?;
     }
     let (served, refused, failed, stop) = stop_under_load(&stack)?;
@@ -383,14 +382,14 @@ fn run_variant(generated: &Project) -> Result<Report, String> {
     }
 
     // 8. Telemetry reached its backends on the host.
-    if v.otel {
+    if v.on("otel") {
         let trace_id: Vec<u8> = (0..32).step_by(2).map(|i| u8::from_str_radix(&TRACE_ID[i..i + 2], 16).unwrap_or(0)).collect();
         let exported = otlp.received().iter().any(|body| body.windows(16).any(|w| w == trace_id));
         if !exported {
             return Err(format!("no span of trace {TRACE_ID} reached the OTLP receiver ({} exports)", otlp.received().len()));
         }
     }
-    if v.sentry {
+    if v.on("sentry") {
         ok(&stack.compose(300, &["up", "-d", "--wait", "app"]), "restart for the Sentry check")?;
         let database = database.as_deref().unwrap_or_default();
         ok(&run(Command::new("psql").arg(format!("postgres://e2e:e2e-s3cret@127.0.0.1:5432/{database}")).args(["-q", "-c", "DROP TABLE items"])), "drop the items table")?;

@@ -9,7 +9,7 @@ use std::{
 
 use serde_json::Value;
 
-use crate::helpers::{Failures, Project, all_projects, clean_env, tail};
+use crate::helpers::{Failures, Project, all_projects, clean_env, project_name, tail};
 
 /// `docker compose` with nothing from this process's environment leaking into interpolation.
 fn compose(project: &Project, args: &[&str]) -> Output {
@@ -83,7 +83,7 @@ fn the_production_compose_file_has_every_production_property() {
         expect(ports.len() == 1, "exactly one published port");
         let volumes = app["volumes"].as_array().cloned().unwrap_or_default();
         expect(volumes.iter().all(|volume| volume["type"] != "bind"), "no bind mount of the source");
-        if v.postgres {
+        if v.is("database", "postgres") {
             expect(volumes.is_empty(), "no volume: Postgres is external");
         } else {
             expect(volumes.iter().any(|volume| volume["target"] == "/data" && volume["type"] == "volume"), "a volume on /data for SQLite");
@@ -91,7 +91,7 @@ fn the_production_compose_file_has_every_production_property() {
         }
         let environment = app["environment"].as_object().cloned().unwrap_or_default();
         expect(environment.get("APP_ENV").is_some_and(|env| env == "production"), "APP_ENV=production");
-        expect(environment.contains_key("REDIS_URL") == v.redis, "REDIS_URL exactly when Redis is chosen");
+        expect(environment.contains_key("REDIS_URL") == v.on("redis"), "REDIS_URL exactly when Redis is chosen");
     }
     failures.assert_none("compose.production.yml");
 }
@@ -102,10 +102,10 @@ fn a_missing_required_variable_stops_compose_naming_it() {
     for project in all_projects() {
         let v = &project.variant;
         let mut required = vec!["IMAGE_TAG"];
-        if v.postgres {
+        if v.is("database", "postgres") {
             required.push("DATABASE_URL");
         }
-        if v.redis {
+        if v.on("redis") {
             required.push("REDIS_URL");
         }
         let example = project.read(".env.production.example");
@@ -184,7 +184,7 @@ fn the_development_compose_file_is_valid_with_and_without_profiles() {
         let v = &project.variant;
         // As the README has users do: `.env` made from `.env.example`.
         let mut runs = vec![vec!["--env-file", ".env.example", "config", "--format", "json"]];
-        if v.otel {
+        if v.on("otel") {
             runs.push(vec!["--env-file", ".env.example", "--profile", "otel", "config", "--format", "json"]);
         }
         for args in runs {
@@ -195,7 +195,7 @@ fn the_development_compose_file_is_valid_with_and_without_profiles() {
             };
             let services = &config["services"];
             failures.check(services["app"]["build"].is_object(), v, "the development app is built from source");
-            for (dependency, expected) in [("postgres", v.postgres), ("redis", v.redis)] {
+            for (dependency, expected) in [("postgres", v.is("database", "postgres")), ("redis", v.on("redis"))] {
                 let present = services.get(dependency).is_some();
                 failures.check(present == expected, v, format!("{dependency} service: expected {expected}, saw {present}"));
                 if expected {
@@ -364,8 +364,8 @@ fn backup_and_restore_bring_the_data_back() {
         let drill = project.path("target/drill");
         std::fs::remove_dir_all(&drill).ok();
         std::fs::create_dir_all(&drill).expect("drill directory");
-        let (database, mut backup_args, mut restore_args) = if v.postgres {
-            let name = format!("drill_{}", v.project_name().replace('-', "_"));
+        let (database, mut backup_args, mut restore_args) = if v.is("database", "postgres") {
+            let name = format!("drill_{}", project_name(v).replace('-', "_"));
             sql(&project, &admin, &format!("DROP DATABASE IF EXISTS {name}"));
             sql(&project, &admin, &format!("CREATE DATABASE {name}"));
             let url = admin.rsplit_once('/').map(|(server, _)| format!("{server}/{name}")).expect("DATABASE_URL has a database");

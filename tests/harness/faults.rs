@@ -23,7 +23,7 @@ use std::{
 
 use crate::{
     build::cargo_for,
-    helpers::{Failures, Project, Response, Variant, all_projects, exchange, tail, work_dir},
+    helpers::{Failures, Project, Response, Variant, all_projects, exchange, project_name, tail, work_dir},
 };
 
 /// What the API may take to answer while the database is down: the pool's acquire
@@ -49,7 +49,7 @@ fn succeeded(output: &Output, what: &str) -> Result<(), String> {
 /// The variant's service binary, built (or found up to date) with the `build` tier's settings.
 fn binary(project: &Project) -> Result<PathBuf, String> {
     succeeded(&run(&mut cargo_for(project, &["build", "--locked"])), "cargo build")?;
-    Ok(work_dir().join("target/debug").join(project.variant.project_name()))
+    Ok(work_dir().join("target/debug").join(project_name(&project.variant)))
 }
 
 /// Runs `program` as the `postgres` user when this process is root (initdb refuses root).
@@ -296,7 +296,7 @@ fn scratch(scenario: &str, variant: &Variant) -> PathBuf {
 /// A database of the variant's own: a file for SQLite, a new database on `postgres`.
 fn database_url(variant: &Variant, postgres: Option<&Postgres>, dir: &Path, name: &str) -> Result<String, String> {
     match postgres {
-        Some(postgres) if variant.postgres => postgres.database(&format!("{}_{name}", variant.project_name().replace('-', "_"))),
+        Some(postgres) if variant.is("database", "postgres") => postgres.database(&format!("{}_{name}", project_name(variant).replace('-', "_"))),
         _ => Ok(format!("sqlite:{}/{name}.db", dir.display())),
     }
 }
@@ -329,7 +329,7 @@ fn unreachable_at_start(project: &Project) -> Result<String, String> {
     let binary = binary(project)?;
     let dir = scratch("start", &v);
     let closed = free_port();
-    let (database_url, named) = if v.postgres {
+    let (database_url, named) = if v.is("database", "postgres") {
         (format!("postgres://app:pw-never-printed@127.0.0.1:{closed}/app"), format!("127.0.0.1:{closed}/app"))
     } else {
         // A path no process can create.
@@ -342,7 +342,7 @@ fn unreachable_at_start(project: &Project) -> Result<String, String> {
     if status.success() {
         return Err(format!("serve exited 0 without a database:\n{log}"));
     }
-    if !log.contains(&named) || (v.postgres && !log.to_lowercase().contains("refused")) {
+    if !log.contains(&named) || (v.is("database", "postgres") && !log.to_lowercase().contains("refused")) {
         return Err(format!("the start-up error does not name {named} and the cause:\n{log}"));
     }
     if log.contains("pw-never-printed") {
@@ -353,13 +353,13 @@ fn unreachable_at_start(project: &Project) -> Result<String, String> {
     }
     let unreachable = format!("127.0.0.1:{}", free_port());
     let mut env = vec![("DATABASE_URL", database_url_for_start(&v, &dir)?)];
-    if v.redis {
+    if v.on("redis") {
         env.push(("REDIS_URL", format!("redis://{unreachable}")));
     }
-    if v.sentry {
+    if v.on("sentry") {
         env.push(("SENTRY_DSN", format!("http://public@{unreachable}/1")));
     }
-    if v.otel {
+    if v.on("otel") {
         env.push(("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{unreachable}")));
     }
     let service = Service::start(&binary, &env, &dir.join("optional-unreachable.log"))?;
@@ -381,10 +381,10 @@ fn unreachable_at_start(project: &Project) -> Result<String, String> {
 
 /// The SQLite variants' file, or the Postgres variants' database on the shared server.
 fn database_url_for_start(variant: &Variant, dir: &Path) -> Result<String, String> {
-    if !variant.postgres {
+    if !variant.is("database", "postgres") {
         return Ok(format!("sqlite:{}/app.db", dir.display()));
     }
-    let name = format!("faults_start_{}", variant.project_name().replace('-', "_"));
+    let name = format!("faults_start_{}", project_name(variant).replace('-', "_"));
     let admin = std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL names no Postgres server".to_owned())?;
     run(Command::new("psql").arg(&admin).args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")]));
     succeeded(&run(Command::new("psql").arg(&admin).args(["-q", "-c", &format!("CREATE DATABASE {name}")])), "CREATE DATABASE")?;
@@ -395,7 +395,7 @@ fn database_url_for_start(variant: &Variant, dir: &Path) -> Result<String, Strin
 
 #[test]
 fn a_postgres_outage_answers_503_and_recovers_without_a_restart() {
-    let variants: Vec<Project> = all_projects().into_iter().filter(|p| p.variant.postgres).collect();
+    let variants: Vec<Project> = all_projects().into_iter().filter(|p| p.variant.is("database", "postgres")).collect();
     if variants.is_empty() {
         return println!("skipped: VARIANTS selects no Postgres variant");
     }
@@ -423,7 +423,7 @@ fn postgres_outage(project: &Project, postgres: &Postgres) -> Result<String, Str
     let dir = scratch("postgres", &v);
     let mut env = vec![("DATABASE_URL", database_url(&v, Some(postgres), &dir, "outage")?)];
     // Redis of its own, so that the cache answers while the database does not.
-    let redis = if v.redis { Some(Redis::start()?) } else { None };
+    let redis = if v.on("redis") { Some(Redis::start()?) } else { None };
     if let Some(redis) = &redis {
         env.push(("REDIS_URL", redis.url()));
     }
@@ -482,11 +482,11 @@ fn postgres_outage(project: &Project, postgres: &Postgres) -> Result<String, Str
 
 #[test]
 fn a_redis_outage_keeps_reads_fast_and_the_cache_returns() {
-    let variants: Vec<Project> = all_projects().into_iter().filter(|p| p.variant.redis).collect();
+    let variants: Vec<Project> = all_projects().into_iter().filter(|p| p.variant.on("redis")).collect();
     if variants.is_empty() {
         return println!("skipped: VARIANTS selects no Redis variant");
     }
-    let postgres = if variants.iter().any(|p| p.variant.postgres) { Some(Postgres::start().expect("a Postgres server of the tier's own")) } else { None };
+    let postgres = if variants.iter().any(|p| p.variant.is("database", "postgres")) { Some(Postgres::start().expect("a Postgres server of the tier's own")) } else { None };
     let mut failures = Failures::default();
     let mut rows = Vec::new();
     for project in variants {
@@ -510,7 +510,7 @@ fn redis_outage(project: &Project, postgres: Option<&Postgres>) -> Result<String
     let binary = binary(project)?;
     let dir = scratch("redis", &v);
     let mut redis = Redis::start()?;
-    let prefix = format!("faults-{}", v.project_name());
+    let prefix = format!("faults-{}", project_name(&v));
     let env = [
         ("DATABASE_URL", database_url(&v, postgres, &dir, "cache")?),
         ("REDIS_URL", redis.url()),
@@ -566,7 +566,7 @@ fn redis_outage(project: &Project, postgres: Option<&Postgres>) -> Result<String
 fn sigterm_under_load_loses_no_request() {
     let trials: usize = std::env::var("FAULT_TRIALS").ok().and_then(|n| n.parse().ok()).unwrap_or(10);
     let projects = all_projects();
-    let postgres = if projects.iter().any(|p| p.variant.postgres) { Some(Postgres::start().expect("a Postgres server of the tier's own")) } else { None };
+    let postgres = if projects.iter().any(|p| p.variant.is("database", "postgres")) { Some(Postgres::start().expect("a Postgres server of the tier's own")) } else { None };
     let mut failures = Failures::default();
     let mut rows = Vec::new();
     for project in projects {

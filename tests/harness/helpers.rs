@@ -25,75 +25,24 @@ pub fn work_dir() -> PathBuf {
         .unwrap_or_else(|| repo_root().join("target/harness"))
 }
 
-/// One combination of the template's options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Variant {
-    pub postgres: bool,
-    pub redis: bool,
-    pub sentry: bool,
-    pub otel: bool,
-}
+pub use template_harness::Variant;
 
-impl Variant {
-    /// All 16, or those named in `VARIANTS` (comma-separated ids).
-    pub fn all() -> Vec<Variant> {
-        let every: Vec<Variant> = (0..16u8)
-            .map(|bits| Variant {
-                postgres: bits & 8 != 0,
-                redis: bits & 4 != 0,
-                sentry: bits & 2 != 0,
-                otel: bits & 1 != 0,
-            })
-            .collect();
-        match std::env::var("VARIANTS") {
-            Ok(wanted) if !wanted.trim().is_empty() => {
-                let wanted: Vec<&str> = wanted.split(',').map(str::trim).collect();
-                every.into_iter().filter(|variant| wanted.contains(&variant.id().as_str())).collect()
-            }
-            _ => every,
+/// Every variant, or those named in `VARIANTS` (comma-separated ids).
+pub fn variants() -> Vec<Variant> {
+    let every = Variant::every();
+    match std::env::var("VARIANTS") {
+        Ok(wanted) if !wanted.trim().is_empty() => {
+            let wanted: Vec<&str> = wanted.split(',').map(str::trim).collect();
+            every.into_iter().filter(|variant| wanted.contains(&variant.id().as_str())).collect()
         }
-    }
-
-    pub fn database(&self) -> &'static str {
-        if self.postgres { "postgres" } else { "sqlite" }
-    }
-
-    /// A readable id, as in `postgres+redis+otel`; also the name of its lockfile.
-    pub fn id(&self) -> String {
-        let mut id = self.database().to_owned();
-        for (on, name) in [(self.redis, "redis"), (self.sentry, "sentry"), (self.otel, "otel")] {
-            if on {
-                id.push('+');
-                id.push_str(name);
-            }
-        }
-        id
-    }
-
-    /// The project name it is generated under: distinct per variant, so that
-    /// variants sharing a Redis or a build directory never collide.
-    pub fn project_name(&self) -> String {
-        format!("svc-{}", self.id().replace('+', "-"))
-    }
-
-    /// The cargo-generate arguments that choose this variant.
-    pub fn defines(&self) -> Vec<String> {
-        [
-            format!("database={}", self.database()),
-            format!("redis={}", self.redis),
-            format!("sentry={}", self.sentry),
-            format!("otel={}", self.otel),
-        ]
-        .into_iter()
-        .flat_map(|define| ["-d".to_owned(), define])
-        .collect()
+        _ => every,
     }
 }
 
-impl fmt::Display for Variant {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.id())
-    }
+/// The project name a variant is generated under: distinct per variant, so that
+/// variants sharing a Redis or a build directory never collide.
+pub fn project_name(variant: &Variant) -> String {
+    format!("svc-{}", variant.id().replace('+', "-"))
 }
 
 /// A generated project on disk.
@@ -182,8 +131,9 @@ pub fn generated(variant: Variant) -> Project {
         .or_insert_with(|| {
             let destination = work_dir().join("generated").join(variant.id());
             std::fs::remove_dir_all(&destination).ok();
-            let name = variant.project_name();
-            let output = run_cargo_generate(&name, &variant.defines(), &destination);
+            let name = project_name(&variant);
+            let defines: Vec<String> = variant.defines().into_iter().flat_map(|define| ["-d".to_owned(), define]).collect();
+            let output = run_cargo_generate(&name, &defines, &destination);
             assert!(
                 output.status.success(),
                 "[{variant}] cargo generate failed:\n{}{}",
@@ -197,7 +147,7 @@ pub fn generated(variant: Variant) -> Project {
 
 /// Every selected variant, generated.
 pub fn all_projects() -> Vec<Project> {
-    Variant::all().into_iter().map(generated).collect()
+    variants().into_iter().map(generated).collect()
 }
 
 /// Collects failures across variants, so one run reports all of them.

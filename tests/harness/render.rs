@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::helpers::{Failures, Project, all_projects};
+use crate::helpers::{Failures, Project, all_projects, repo_root};
 
 /// Files every variant has.
 const ALWAYS: &[&str] = &[
@@ -18,6 +18,7 @@ const ALWAYS: &[&str] = &[
     "src/db.rs",
     "src/startup.rs",
     "tests/api/main.rs",
+    "tests/support/app.rs",
     "tests/cli.rs",
 ];
 
@@ -28,17 +29,18 @@ const NEVER: &[&str] = &["cargo-generate.toml", "lockfiles", "hooks", "Cargo.tom
 fn optional_files(project: &Project) -> Vec<(&'static str, bool)> {
     let v = project.variant;
     vec![
-        ("src/cache.rs", v.redis),
-        ("tests/api/cache.rs", v.redis),
-        ("src/telemetry/sentry.rs", v.sentry),
-        ("tests/sentry.rs", v.sentry),
-        ("src/telemetry/otel.rs", v.otel),
-        ("tests/otel.rs", v.otel),
-        ("tests/support/receiver.rs", v.sentry || v.otel),
-        ("tests/api/postgres.rs", v.postgres),
-        ("tests/support/postgres.rs", v.postgres),
-        ("tests/api/sqlite.rs", !v.postgres),
-        ("tests/support/sqlite.rs", !v.postgres),
+        ("src/cache.rs", v.on("redis")),
+        ("src/items/cached.rs", v.on("redis")),
+        ("tests/api/cache.rs", v.on("redis")),
+        ("src/telemetry/sentry.rs", v.on("sentry")),
+        ("tests/sentry.rs", v.on("sentry")),
+        ("src/telemetry/otel.rs", v.on("otel")),
+        ("tests/otel.rs", v.on("otel")),
+        ("tests/support/receiver.rs", v.on("sentry") || v.on("otel")),
+        ("tests/api/postgres.rs", v.is("database", "postgres")),
+        ("tests/support/postgres.rs", v.is("database", "postgres")),
+        ("tests/api/sqlite.rs", !v.is("database", "postgres")),
+        ("tests/support/sqlite.rs", !v.is("database", "postgres")),
     ]
 }
 
@@ -69,16 +71,16 @@ fn every_variant_depends_on_exactly_the_crates_its_options_need() {
         let manifest: toml::Table = project.read("Cargo.toml").parse().expect("Cargo.toml parses");
         let dependencies = manifest["dependencies"].as_table().expect("[dependencies]");
         for (krate, expected) in [
-            ("redis", variant.redis),
-            ("sentry", variant.sentry),
-            ("opentelemetry", variant.otel),
-            ("tracing-opentelemetry", variant.otel),
+            ("redis", variant.on("redis")),
+            ("sentry", variant.on("sentry")),
+            ("opentelemetry", variant.on("otel")),
+            ("tracing-opentelemetry", variant.on("otel")),
         ] {
             let present = dependencies.contains_key(krate);
             failures.check(present == expected, variant, format!("dependency {krate}: expected {expected}, saw {present}"));
         }
         let sqlx_features = dependencies["sqlx"]["features"].as_array().expect("sqlx features");
-        for (feature, expected) in [("postgres", variant.postgres), ("sqlite", !variant.postgres)] {
+        for (feature, expected) in [("postgres", variant.is("database", "postgres")), ("sqlite", !variant.is("database", "postgres"))] {
             let present = sqlx_features.iter().any(|f| f.as_str() == Some(feature));
             failures.check(present == expected, variant, format!("sqlx feature {feature}: expected {expected}, saw {present}"));
         }
@@ -170,4 +172,110 @@ fn every_lockfile_matches_its_manifest() {
         );
     }
     failures.assert_none("lockfiles");
+}
+
+/// Lines of Liquid (`{% %}`) inside a function body, with the function's name: a brace
+/// count over the template source, skipping strings, comments and Liquid itself.
+fn liquid_inside_functions(source: &str) -> Vec<(usize, String, String)> {
+    let mut found = Vec::new();
+    let (mut depth, mut open_functions, mut pending): (usize, Vec<(usize, String)>, Option<String>) = (0, Vec::new(), None);
+    for (number, line) in source.lines().enumerate() {
+        if let (true, Some((_, name))) = (line.contains("{%"), open_functions.last()) {
+            found.push((number + 1, name.clone(), line.trim().to_owned()));
+        }
+        let code = rust_code_of(line);
+        let mut words = code.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|word| !word.is_empty());
+        while let Some(word) = words.next() {
+            if word == "fn" {
+                pending = words.next().map(str::to_owned);
+            }
+        }
+        for c in code.chars() {
+            match c {
+                '{' => {
+                    depth += 1;
+                    if let Some(name) = pending.take() {
+                        open_functions.push((depth, name));
+                    }
+                }
+                '}' => {
+                    if open_functions.last().is_some_and(|(at, _)| *at == depth) {
+                        open_functions.pop();
+                    }
+                    depth = depth.saturating_sub(1);
+                }
+                ';' => pending = None,
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
+/// A line's Rust code without Liquid, string and char literals, or a comment.
+fn rust_code_of(line: &str) -> String {
+    let mut line = line.to_owned();
+    for (open, close) in [("{%", "%}"), ("{{", "}}")] {
+        while let Some(start) = line.find(open) {
+            let end = line[start..].find(close).map_or(line.len(), |end| start + end + close.len());
+            line.replace_range(start..end, "");
+        }
+    }
+    let (mut code, mut chars, mut in_string) = (String::new(), line.chars().peekable(), false);
+    while let Some(c) = chars.next() {
+        match (in_string, c) {
+            (true, '\\') => {
+                chars.next();
+            }
+            (true, '"') | (false, '"') => in_string = !in_string,
+            (true, _) => {}
+            (false, '/') if chars.peek() == Some(&'/') => break,
+            (false, '\'') if line.contains("'{'") || line.contains("'}'") => {}
+            (false, c) => code.push(c),
+        }
+    }
+    code
+}
+
+/// Variant code lives in its own files; Liquid chooses them at wiring points (`mod`
+/// lines, struct fields, lists of what each variant file contributes), never inside a
+/// function, except in the middleware stack of `startup::router`.
+#[test]
+fn no_liquid_sits_inside_a_function_body() {
+    let template = repo_root().join("template");
+    let mut found = Vec::new();
+    for directory in ["src", "tests"] {
+        for file in rust_files(&template.join(directory)) {
+            let source = std::fs::read_to_string(&file).expect("template source");
+            let relative = file.strip_prefix(&template).unwrap_or(&file).display().to_string();
+            for (line, function, text) in liquid_inside_functions(&source) {
+                if !(relative == "src/startup.rs" && function == "router") {
+                    found.push(format!("{relative}:{line} in fn {function}: {text}"));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "Liquid inside function bodies (move the variant's code into its own file):\n{}", found.join("\n"));
+}
+
+fn rust_files(directory: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(directory).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|extension| extension == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn the_liquid_counter_finds_liquid_in_a_function_and_not_at_a_mod_line() {
+    let source = "{% if a %}\nmod a;\n{% endif %}\nfn f() {\n    let s = \"{\";\n{% if a %}\n    a::go();\n{% endif %}\n}\n";
+
+    let found = liquid_inside_functions(source);
+
+    assert_eq!(found.iter().map(|(line, name, _)| (*line, name.as_str())).collect::<Vec<_>>(), [(6, "f"), (8, "f")]);
 }

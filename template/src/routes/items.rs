@@ -2,13 +2,14 @@
 
 use axum::{
     Router,
-    extract::{FromRequest, FromRequestParts, State},
+    extract::State,
     http::{StatusCode, header},
     response::IntoResponse,
     routing::get,
 };
 use serde::{Deserialize, Serialize};
 
+use super::extract::{Json, Path, Query};
 use crate::{
     error::{AppError, Result},
     items::{Item, NewItem},
@@ -24,25 +25,6 @@ pub fn router() -> Router<AppState> {
         .route("/", get(list).post(create))
         .route("/{id}", get(fetch).delete(remove))
 }
-
-// Extractors whose rejections answer in the service's JSON error format.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
-struct Json<T>(T);
-
-impl<T: Serialize> IntoResponse for Json<T> {
-    fn into_response(self) -> axum::response::Response {
-        axum::Json(self.0).into_response()
-    }
-}
-
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(AppError))]
-struct Path<T>(T);
-
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(AppError))]
-struct Query<T>(T);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

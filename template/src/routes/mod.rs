@@ -1,5 +1,6 @@
 //! The HTTP surface: every route, and the fallbacks that keep errors JSON.
 
+mod extract;
 mod health;
 mod items;
 

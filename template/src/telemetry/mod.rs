@@ -1,4 +1,4 @@
-//! Logs{% if sentry %}, error reports{% endif %}{% if otel %}, traces{% endif %}: set up once at start-up.
+//! Logs, and the exporters chosen at generation (each in its own module): set up once at start-up.
 
 {% if otel -%}
 mod otel;
@@ -10,7 +10,7 @@ mod sentry;
 use std::borrow::Cow;
 
 use anyhow::Context;
-use axum::http::{Request, Uri};
+use axum::http::{HeaderMap, Request, Uri};
 use tracing::Span;
 use tracing_subscriber::{
     EnvFilter, Layer, Registry, fmt, layer::SubscriberExt, util::SubscriberInitExt,
@@ -21,44 +21,62 @@ use crate::{
     request_id,
 };
 
+/// A layer over every span and event of the service.
+type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
+
+/// What an exporter adds to the logs: its layer, and a guard that flushes it when dropped.
+pub struct Exporter {
+    layer: BoxedLayer,
+    guard: Box<dyn Send>,
+}
+
+/// Starts an exporter, or gives `None` while its setting is unset.
+type StartExporter = fn(&Config) -> anyhow::Result<Option<Exporter>>;
+
+/// The exporters this service was generated with, each in its own module.
+const EXPORTERS: &[StartExporter] = &[
+{%- if sentry %}
+    sentry::exporter,
+{%- endif %}
+{%- if otel %}
+    otel::exporter,
+{%- endif %}
+];
+
+/// What an exporter does with a request's span before the request runs.
+type OnRequestSpan = fn(&Span, &HeaderMap);
+
+const ON_REQUEST_SPAN: &[OnRequestSpan] = &[
+{%- if otel %}
+    otel::continue_trace,
+{%- endif %}
+];
+
 /// Keeps the exporters alive; dropping it flushes what they still hold.
 #[must_use]
 pub struct Telemetry {
-{%- if sentry %}
-    _sentry: Option<::sentry::ClientInitGuard>,
-{%- endif %}
-{%- if otel %}
-    _otel: Option<otel::Guard>,
-{%- endif %}
+    _guards: Vec<Box<dyn Send>>,
 }
 
 pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
     let filter = EnvFilter::try_new(&config.log.rust_log).context("RUST_LOG is not a valid log filter")?;
-{%- if otel %}
-    let (otel_guard, otel_layer) = otel::init(&config.otel)?.unzip();
-{%- endif %}
+    let mut layers = vec![log_layer(config.log.log_format)];
+    let mut guards = Vec::new();
+    for start in EXPORTERS {
+        if let Some(Exporter { layer, guard }) = start(config)? {
+            layers.push(layer);
+            guards.push(guard);
+        }
+    }
     tracing_subscriber::registry()
-        .with(log_layer(config.log.log_format))
-{%- if otel %}
-        .with(otel_layer)
-{%- endif %}
-{%- if sentry %}
-        .with(sentry::layer())
-{%- endif %}
+        .with(layers)
         .with(filter)
         .try_init()
         .context("a global log subscriber is already installed")?;
-    Ok(Telemetry {
-{%- if sentry %}
-        _sentry: sentry::init(&config.sentry, config.app_env),
-{%- endif %}
-{%- if otel %}
-        _otel: otel_guard,
-{%- endif %}
-    })
+    Ok(Telemetry { _guards: guards })
 }
 
-fn log_layer(format: LogFormat) -> Box<dyn Layer<Registry> + Send + Sync> {
+fn log_layer(format: LogFormat) -> BoxedLayer {
     match format {
         LogFormat::Json => fmt::layer()
             .json()
@@ -77,16 +95,14 @@ pub fn request_span<B>(request: &Request<B>) -> Span {
         method = %request.method(),
         uri = %loggable(request.uri()),
         request_id = request_id::of(request),
-{%- if otel %}
+        // Set by an exporter that continues the caller's trace; absent from the logs otherwise.
         trace_id = tracing::field::Empty,
-{%- endif %}
     );
-{%- if otel %}
-    otel::continue_trace(&span, request.headers());
-{%- endif %}
+    for on_request_span in ON_REQUEST_SPAN {
+        on_request_span(&span, request.headers());
+    }
     span
 }
-
 
 /// At most this much of a request's path and query goes into its log lines, so that a
 /// client cannot decide how long the service's log lines are.

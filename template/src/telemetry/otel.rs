@@ -8,10 +8,11 @@ use opentelemetry_http::HeaderExtractor;
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
 use tracing::Span;
-use tracing_opentelemetry::{OpenTelemetryLayer, OpenTelemetrySpanExt};
-use tracing_subscriber::registry::LookupSpan;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::Layer;
 
-use crate::config::OtelConfig;
+use super::Exporter;
+use crate::config::Config;
 
 /// Flushes and stops the exporter when dropped, so the last spans are not lost on shutdown.
 pub struct Guard(SdkTracerProvider);
@@ -25,12 +26,8 @@ impl Drop for Guard {
 }
 
 /// Starts the exporter when `OTEL_EXPORTER_OTLP_ENDPOINT` is set; `None` keeps tracing export off.
-pub fn init<S>(
-    config: &OtelConfig,
-) -> anyhow::Result<Option<(Guard, OpenTelemetryLayer<S, opentelemetry_sdk::trace::Tracer>)>>
-where
-    S: tracing::Subscriber + for<'span> LookupSpan<'span>,
-{
+pub fn exporter(config: &Config) -> anyhow::Result<Option<Exporter>> {
+    let config = &config.otel;
     let Some(endpoint) = &config.otel_exporter_otlp_endpoint else {
         return Ok(None);
     };
@@ -51,7 +48,10 @@ where
         .build();
     let tracer = provider.tracer(env!("CARGO_PKG_NAME"));
     global::set_tracer_provider(provider.clone());
-    Ok(Some((Guard(provider), tracing_opentelemetry::layer().with_tracer(tracer))))
+    Ok(Some(Exporter {
+        layer: tracing_opentelemetry::layer().with_tracer(tracer).boxed(),
+        guard: Box::new(Guard(provider)),
+    }))
 }
 
 /// Makes `span` a child of the caller's trace, if it sent one, and records the trace id for the logs.

@@ -1,23 +1,29 @@
 //! Sentry: panics and 5xx errors (logged at ERROR) become Sentry events.
 
+use anyhow::Context;
 use secrecy::ExposeSecret;
-use sentry::{ClientInitGuard, ClientOptions};
+use sentry::{ClientOptions, types::Dsn};
 use sentry::integrations::tracing::{BreadcrumbLayer, ErrorLayer, SpanLayer};
 use tracing::Level;
 use tracing_subscriber::{Layer, filter::LevelFilter, filter::filter_fn, registry::LookupSpan};
 
-use crate::config::{AppEnv, SentryConfig};
+use super::Exporter;
+use crate::config::Config;
 
 /// Starts the client when `SENTRY_DSN` is set; `None` keeps Sentry off.
-pub fn init(config: &SentryConfig, environment: AppEnv) -> Option<ClientInitGuard> {
-    let dsn = config.sentry_dsn.as_ref()?;
-    // `Config::validate` has checked the DSN, so `dsn()` cannot panic here.
+pub fn exporter(config: &Config) -> anyhow::Result<Option<Exporter>> {
+    let Some(dsn) = &config.sentry.sentry_dsn else {
+        return Ok(None);
+    };
+    let dsn: Dsn = dsn.expose_secret().parse().context("SENTRY_DSN is not a valid Sentry DSN")?;
     let options = ClientOptions::new()
-        .dsn(dsn.expose_secret())
         .release(sentry::release_name!().unwrap_or_default())
-        .environment(environment.as_str())
-        .traces_sample_rate(config.sentry_traces_sample_rate);
-    Some(sentry::init(options))
+        .environment(config.app_env.as_str())
+        .traces_sample_rate(config.sentry.sentry_traces_sample_rate);
+    Ok(Some(Exporter {
+        layer: layer().boxed(),
+        guard: Box::new(sentry::init((dsn, options))),
+    }))
 }
 
 /// Spans become transactions, INFO and WARN events breadcrumbs, ERROR events Sentry events.

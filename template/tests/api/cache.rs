@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 use redis::AsyncCommands;
 use {{crate_name}}::db::{DbPool, MIGRATOR};
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::support::app::{TestApp, spawn_app_with};
 
 /// A key prefix of its own, so tests sharing one Redis never see each other's items.
 fn unique_prefix() -> String {

@@ -4,7 +4,7 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use {{crate_name}}::db::{DbPool, MIGRATOR};
 
-use crate::helpers::{assert_problem, spawn_app, spawn_app_with};
+use crate::support::app::{assert_problem, spawn_app, spawn_app_with};
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn malformed_json_answers_400_problem_json(pool: DbPool) {

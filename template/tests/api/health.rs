@@ -1,6 +1,6 @@
 use {{crate_name}}::db::{DbPool, MIGRATOR};
 
-use crate::helpers::spawn_app;
+use crate::support::app::spawn_app;
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn liveness_answers_200(pool: DbPool) {

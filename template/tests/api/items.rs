@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 use {{crate_name}}::db::{DbPool, MIGRATOR};
 
-use crate::helpers::{assert_problem, spawn_app};
+use crate::support::app::{assert_problem, spawn_app};
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn creating_an_item_answers_201_with_its_location(pool: DbPool) {

@@ -5,9 +5,10 @@ mod cache;
 {% endif -%}
 mod errors;
 mod health;
-mod helpers;
 mod items;
 mod middleware;
+#[path = "../support/mod.rs"]
+mod support;
 {% if database == "postgres" -%}
 mod postgres;
 {% else -%}

@@ -1,7 +1,7 @@
 use reqwest::header::HeaderValue;
 use {{crate_name}}::db::{DbPool, MIGRATOR};
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::support::app::{TestApp, spawn_app, spawn_app_with};
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn a_request_id_is_generated_when_none_is_sent(pool: DbPool) {

@@ -7,7 +7,7 @@ use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use {{crate_name}}::db;
 
-use crate::helpers::{spawn_app, test_config};
+use crate::support::app::{spawn_app, test_config};
 
 /// The server CI starts has TLS on, as managed Postgres services do.
 #[tokio::test]

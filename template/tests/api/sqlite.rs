@@ -1,6 +1,6 @@
 use {{crate_name}}::db;
 
-use crate::helpers::test_config;
+use crate::support::app::test_config;
 
 fn config_in(directory: &std::path::Path) -> {{crate_name}}::config::DatabaseConfig {
     let url = format!("sqlite:{}/data/app.db", directory.display());

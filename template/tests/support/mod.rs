@@ -1,7 +1,10 @@
-//! Runs the compiled binary as an operator would: environment in, stdout and exit status out.
+//! What every test binary shares: the service in-process over a real socket (`app`),
+//! or the compiled binary run as an operator would, environment in, stdout and exit
+//! status out (the rest of this module).
 // Each test binary uses its own part of this module.
 #![allow(dead_code)]
 
+pub mod app;
 {% if sentry or otel -%}
 pub mod receiver;
 {% endif -%}

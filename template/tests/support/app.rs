@@ -1,6 +1,7 @@
+//! The service in-process on a free port, with its real middleware, and a client for it.
+
 use std::sync::Once;
 
-use clap::Parser;
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 use {{crate_name}}::{
@@ -18,7 +19,7 @@ pub struct TestApp {
 /// Configuration as the service would read it, with the given flags on top.
 pub fn test_config(flags: &[&str]) -> Config {
     let args = ["test", "--host", "127.0.0.1", "--port", "0"].iter().chain(flags);
-    Cli::try_parse_from(args).expect("test flags parse").config
+    Cli::try_parse_checked_from(args).expect("test flags parse").config
 }
 
 /// Starts the application on a free port over `pool`, with its real middleware.
