@@ -33,13 +33,11 @@ db=
 {%- endif %}
 while [ $# -gt 0 ]; do
     case "$1" in
-        --env-file) env_file=${2:?--env-file needs a value}; shift 2 ;;
         --dir) dir=${2:?--dir needs a value}; shift 2 ;;
 {%- if database == "sqlite" %}
         --db) db=${2:?--db needs a value}; shift 2 ;;
 {%- endif %}
-        -h | --help) usage; exit 0 ;;
-        *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+        *) shared_option "$@"; shift "${shifted:?}" ;;
     esac
 done
 
@@ -50,18 +48,12 @@ mkdir -p "$dir"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 {%- if database == "postgres" %}
 
-database_url=${DATABASE_URL:-$(setting DATABASE_URL)}
-if [ -z "$database_url" ]; then
-    echo "error: DATABASE_URL is not set in the environment or in $env_file" >&2
-    exit 1
-fi
+database_url=$(database_url)
 file="$dir/{{crate_name}}-$stamp.dump"
 pg_dump --format=custom --no-owner --file "$file" --dbname "$database_url"
 {%- else %}
 
-if [ -z "$db" ]; then
-    db=$(volume_database)
-fi
+db=${db:-$(volume_database)}
 if [ ! -f "$db" ]; then
     echo "error: no database at $db" >&2
     exit 1

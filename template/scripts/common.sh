@@ -13,6 +13,30 @@ setting() {
 usage() {
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
 }
+
+# Reads an option every script takes (--env-file FILE, --help) into `env_file` and
+# sets `shifted` to the number of arguments it used; refuses any other option.
+# shellcheck disable=SC2034 # `shifted` is read by the calling script.
+shared_option() {
+    case "$1" in
+        --env-file) env_file=${2:?--env-file needs a value}; shifted=2 ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+    esac
+}
+{%- if database == "postgres" %}
+
+# DATABASE_URL from the environment, else from the env file; the script stops when
+# neither has it.
+database_url() {
+    local url=${DATABASE_URL:-$(setting DATABASE_URL)}
+    if [ -z "$url" ]; then
+        echo "error: DATABASE_URL is not set in the environment or in ${env_file:-the env file}" >&2
+        exit 1
+    fi
+    echo "$url"
+}
+{%- endif %}
 {%- if database == "sqlite" %}
 
 # The SQLite file inside the compose data volume (DATA_VOLUME, by default app-data).

@@ -25,9 +25,7 @@ while [ $# -gt 0 ]; do
         --branch) branch=${2:?--branch needs a value}; shift 2 ;;
         --tag) tag=${2:?--tag needs a value}; shift 2 ;;
         --build) build=true; shift ;;
-        --env-file) env_file=${2:?--env-file needs a value}; shift 2 ;;
-        -h | --help) usage; exit 0 ;;
-        *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+        *) shared_option "$@"; shift "${shifted:?}" ;;
     esac
 done
 

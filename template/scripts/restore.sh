@@ -34,12 +34,10 @@ db=
 while [ $# -gt 0 ]; do
     case "$1" in
         --yes) confirmed=true; shift ;;
-        --env-file) env_file=${2:?--env-file needs a value}; shift 2 ;;
 {%- if database == "sqlite" %}
         --db) db=${2:?--db needs a value}; shift 2 ;;
 {%- endif %}
-        -h | --help) usage; exit 0 ;;
-        -*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+        -*) shared_option "$@"; shift "${shifted:?}" ;;
         *) backup=$1; shift ;;
     esac
 done
@@ -57,17 +55,11 @@ fi
 cd "$(dirname "$0")/.."
 {%- if database == "postgres" %}
 
-database_url=${DATABASE_URL:-$(setting DATABASE_URL)}
-if [ -z "$database_url" ]; then
-    echo "error: DATABASE_URL is not set in the environment or in $env_file" >&2
-    exit 1
-fi
+database_url=$(database_url)
 pg_restore --clean --if-exists --no-owner --exit-on-error --dbname "$database_url" "$backup"
 {%- else %}
 
-if [ -z "$db" ]; then
-    db=$(volume_database)
-fi
+db=${db:-$(volume_database)}
 sqlite3 "$backup" "PRAGMA integrity_check" | grep -qx ok
 if [ -f "$db" ]; then
     cp -p "$db" "$db.before-restore"

@@ -13,7 +13,7 @@ use std::{
     path::PathBuf,
     process::{Command, Output},
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, OnceLock,
         atomic::{AtomicBool, Ordering},
     },
     thread,
@@ -160,6 +160,68 @@ fn admin_url() -> String {
     std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into())
 }
 
+/// What the tier establishes for each variant, each its own test, in the order it checks them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fact {
+    Built,
+    Healthy,
+    Hardened,
+    Persistent,
+    Logged,
+    Migrates,
+    Proxied,
+    Drains,
+    Telemetry,
+}
+
+impl Fact {
+    const ALL: [Fact; 9] = [
+        Fact::Built,
+        Fact::Healthy,
+        Fact::Hardened,
+        Fact::Persistent,
+        Fact::Logged,
+        Fact::Migrates,
+        Fact::Proxied,
+        Fact::Drains,
+        Fact::Telemetry,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Fact::Built => "built",
+            Fact::Healthy => "healthy",
+            Fact::Hardened => "hardened",
+            Fact::Persistent => "persistent",
+            Fact::Logged => "logged",
+            Fact::Migrates => "migrate",
+            Fact::Proxied => "proxy/TLS",
+            Fact::Drains => "drain",
+            Fact::Telemetry => "telemetry",
+        }
+    }
+
+    /// The fact this one cannot be checked without: an image, then a running stack.
+    fn needs(self) -> Option<Fact> {
+        match self {
+            Fact::Built => None,
+            Fact::Healthy => Some(Fact::Built),
+            _ => Some(Fact::Healthy),
+        }
+    }
+}
+
+/// How checking one fact on one variant went.
+#[derive(Debug, Clone)]
+enum Outcome {
+    Held,
+    Failed(String),
+    /// Not checked: the fact it needs did not hold.
+    Unchecked(Fact),
+    /// The variant has nothing to check (telemetry without Sentry or OpenTelemetry).
+    NotApplicable,
+}
+
 /// What one variant's run measured.
 #[derive(Default)]
 struct Report {
@@ -176,235 +238,400 @@ fn secs(duration: Duration) -> String {
     format!("{:.0}s", duration.as_secs_f64())
 }
 
-#[test]
-fn production_images_run_end_to_end() {
-    let docker_up = Command::new("docker").arg("info").output().is_ok_and(|o| o.status.success());
-    if !docker_up {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but no Docker engine answers `docker info`");
-        eprintln!("\n!!! SKIPPED: container end-to-end tests need a Docker engine (`docker info` failed) !!!\n");
-        return;
-    }
-    if std::env::var("HARNESS_STAND_INS").as_deref() != Ok("0") {
-        let stand_ins = run(Command::new("bash").arg(repo_root().join("tests/container/stand-in-images.sh")));
-        assert!(stand_ins.status.success(), "stand-in images:\n{}", tail(&stand_ins, 30));
-    }
-
-    let mut failures = Failures::default();
-    let mut table = vec!["variant | image | cold build | rebuild | deploy.sh to healthy | drain (served/refused, failed=0) | stop".to_owned()];
-    for variant in e2e_variants() {
-        match run_variant(&generated(variant)) {
-            Ok(r) => table.push(format!(
-                "{variant} | {:.1} MB | {} | {} | {} | {}/{} | {}",
-                r.image_mb, secs(r.cold_build), secs(r.rebuild), secs(r.to_healthy), r.served, r.refused, secs(r.stop)
-            )),
-            Err(error) => {
-                table.push(format!("{variant} | FAILED"));
-                failures.add(&variant, error);
-            }
+/// Every chosen variant run once through every fact, on first use; `None` when no
+/// Docker engine answers outside CI.
+fn runs() -> Option<&'static [(Variant, Vec<(Fact, Outcome)>)]> {
+    static RUNS: OnceLock<Option<Vec<(Variant, Vec<(Fact, Outcome)>)>>> = OnceLock::new();
+    RUNS.get_or_init(|| {
+        let docker_up = Command::new("docker").arg("info").output().is_ok_and(|o| o.status.success());
+        if !docker_up {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but no Docker engine answers `docker info`");
+            eprintln!("\n!!! SKIPPED: container end-to-end tests need a Docker engine (`docker info` failed) !!!\n");
+            return None;
         }
-    }
-    println!("\n{}", table.join("\n"));
-    failures.assert_none("container end to end");
+        if std::env::var("HARNESS_STAND_INS").as_deref() != Ok("0") {
+            let stand_ins = run(Command::new("bash").arg(repo_root().join("tests/container/stand-in-images.sh")));
+            assert!(stand_ins.status.success(), "stand-in images:\n{}", tail(&stand_ins, 30));
+        }
+        let mut facts = vec![format!("variant | {}", Fact::ALL.map(Fact::name).join(" | "))];
+        let mut figures = vec!["variant | image | cold build | rebuild | deploy.sh to healthy | drain (served/refused, failed=0) | stop".to_owned()];
+        let runs: Vec<_> = e2e_variants()
+            .into_iter()
+            .map(|variant| {
+                let (outcomes, r) = run_variant(&generated(variant));
+                let marks = outcomes.iter().map(|(_, outcome)| match outcome {
+                    Outcome::Held => "pass",
+                    Outcome::Failed(_) => "FAIL",
+                    Outcome::Unchecked(_) => "not checked",
+                    Outcome::NotApplicable => "n/a",
+                });
+                facts.push(format!("{variant} | {}", marks.collect::<Vec<_>>().join(" | ")));
+                figures.push(format!(
+                    "{variant} | {:.1} MB | {} | {} | {} | {}/{} | {}",
+                    r.image_mb, secs(r.cold_build), secs(r.rebuild), secs(r.to_healthy), r.served, r.refused, secs(r.stop)
+                ));
+                (variant, outcomes)
+            })
+            .collect();
+        println!("\n{}\n\n{}", facts.join("\n"), figures.join("\n"));
+        Some(runs)
+    })
+    .as_deref()
 }
 
-fn run_variant(generated: &Project) -> Result<Report, String> {
-    let v = generated.variant;
-    let mut report = Report::default();
-    // A copy of its own: the one-line change below must not touch the shared project.
-    let dir = work_dir().join("container").join(v.id());
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    ok(&run(Command::new("cp").arg("-a").arg(format!("{}/.", generated.dir.display())).arg(&dir)), "copy")?;
-    let image = format!("e2e/{}", project_name(&v));
-
-    // 1. Build cold, then again after a one-line change in src/.
-    let started = Instant::now();
-    // `E2E_COLD=0` keeps Docker's layer cache, to iterate on this test quickly.
-    let cold = if std::env::var("E2E_COLD").as_deref() == Ok("0") { "--pull=false" } else { "--no-cache" };
-    ok(&run(docker(1800).current_dir(&dir).args(["build", cold, "--network", "host", "-t", &format!("{image}:1"), "."])), "cold docker build")?;
-    report.cold_build = started.elapsed();
-    let size = run(Command::new("docker").args(["image", "inspect", "--format", "{{.Size}}", &format!("{image}:1")]));
-    report.image_mb = String::from_utf8_lossy(&size.stdout).trim().parse::<f64>().unwrap_or(0.0) / 1e6;
-    let lib = dir.join("src/lib.rs");
-    let mut source = std::fs::read_to_string(&lib).map_err(|e| e.to_string())?;
-    source.push_str("// Rebuilt by the container test.\n");
-    std::fs::write(&lib, source).map_err(|e| e.to_string())?;
-    let started = Instant::now();
-    let rebuild = run(docker(1800).current_dir(&dir).args(["build", "--network", "host", "-t", &format!("{image}:2"), "."]));
-    let log = ok(&rebuild, "rebuild")? + &String::from_utf8_lossy(&rebuild.stderr);
-    report.rebuild = started.elapsed();
-    let lines: Vec<&str> = log.lines().collect();
-    let dependencies_cached = lines.windows(2).any(|pair| pair[0].contains("rm -rf src") && pair[1].contains("Using cache"));
-    if !dependencies_cached {
-        return Err(format!("the rebuild did not take dependencies from the cache:\n{log}"));
+/// Fails naming every variant on which `fact` did not hold, or could not be checked.
+fn assert_fact(fact: Fact) {
+    let Some(runs) = runs() else { return };
+    let mut failures = Failures::default();
+    for (variant, outcomes) in runs {
+        match outcomes.iter().find(|(checked, _)| *checked == fact).map(|(_, outcome)| outcome) {
+            Some(Outcome::Failed(error)) => failures.add(variant, error),
+            Some(Outcome::Unchecked(needed)) => failures.add(variant, format!("not checked: {} did not hold", needed.name())),
+            Some(Outcome::Held | Outcome::NotApplicable) => {}
+            None => failures.add(variant, "never checked"),
+        }
     }
+    failures.assert_none(fact.name());
+}
 
-    // 2. The production stack, against services on the host.
-    let host = host_address()?;
-    let app_port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
-    let otlp = Receiver::start();
-    let sentry = Receiver::start();
-    let mut settings: Vec<String> = generated
-        .read(".env.production.example")
-        .lines()
-        .filter(|line| !line.starts_with('#') && line.contains('='))
-        .map(str::to_owned)
-        .collect();
-    let database = v.is("database", "postgres").then(|| format!("e2e_{}", project_name(&v).replace('-', "_")));
-    let mut set = |name: &str, value: String| {
-        settings.retain(|line| !line.starts_with(&format!("{name}=")));
-        settings.push(format!("{name}={value}"));
+#[test]
+fn the_image_builds_cold_and_a_source_change_rebuilds_on_cached_dependencies() {
+    assert_fact(Fact::Built);
+}
+
+#[test]
+fn deploy_sh_brings_the_production_stack_to_healthy_and_says_how_to_roll_back() {
+    assert_fact(Fact::Healthy);
+}
+
+#[test]
+fn the_service_runs_hardened_as_uid_65532() {
+    assert_fact(Fact::Hardened);
+}
+
+#[test]
+fn an_item_survives_the_container_being_recreated() {
+    assert_fact(Fact::Persistent);
+}
+
+#[test]
+fn every_log_line_is_json_and_a_request_id_reaches_the_logs() {
+    assert_fact(Fact::Logged);
+}
+
+#[test]
+fn the_migrate_profile_runs_on_its_own() {
+    assert_fact(Fact::Migrates);
+}
+
+#[test]
+fn the_proxy_profile_serves_the_app_over_tls_with_hsts() {
+    assert_fact(Fact::Proxied);
+}
+
+#[test]
+fn stopping_under_load_fails_no_request_and_exits_0_in_time() {
+    assert_fact(Fact::Drains);
+}
+
+#[test]
+fn traces_and_error_reports_reach_their_backends() {
+    assert_fact(Fact::Telemetry);
+}
+
+/// One variant's production stack, as the checks share it.
+struct Deployment<'a> {
+    generated: &'a Project,
+    variant: Variant,
+    /// A copy of the project of its own: the rebuild's one-line change must not touch the shared one.
+    dir: PathBuf,
+    image: String,
+    database: Option<String>,
+    /// The app's port published on loopback.
+    published: String,
+    otlp: Receiver,
+    sentry: Receiver,
+    stack: Option<Stack>,
+    report: Report,
+}
+
+/// Checks every fact in order; a fact whose prerequisite failed is reported unchecked.
+fn run_variant(generated: &Project) -> (Vec<(Fact, Outcome)>, Report) {
+    let variant = generated.variant;
+    let mut deployment = Deployment {
+        generated,
+        variant,
+        dir: work_dir().join("container").join(variant.id()),
+        image: format!("e2e/{}", project_name(&variant)),
+        database: variant.is("database", "postgres").then(|| format!("e2e_{}", project_name(&variant).replace('-', "_"))),
+        published: String::new(),
+        otlp: Receiver::start(),
+        sentry: Receiver::start(),
+        stack: None,
+        report: Report::default(),
     };
-    set("IMAGE", image.clone());
-    set("IMAGE_TAG", "2".into());
-    set("APP_PORT", app_port.to_string());
-    set("APP_BIND_ADDRESS", "127.0.0.1".into());
-    if let Some(database) = &database {
-        run(Command::new("psql").arg(admin_url()).args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")]));
-        ok(&run(Command::new("psql").arg(admin_url()).args(["-q", "-c", &format!("CREATE DATABASE {database} OWNER e2e")])), "create the database")?;
-        set("DATABASE_URL", format!("postgres://e2e:e2e-s3cret@{host}:5432/{database}"));
+    let mut outcomes: Vec<(Fact, Outcome)> = Vec::new();
+    for fact in Fact::ALL {
+        let held = |needed: Fact, outcomes: &[(Fact, Outcome)]| outcomes.iter().any(|(f, o)| *f == needed && matches!(o, Outcome::Held));
+        let outcome = match fact.needs() {
+            Some(needed) if !held(needed, &outcomes) => Outcome::Unchecked(needed),
+            _ if fact == Fact::Telemetry && !variant.on("otel") && !variant.on("sentry") => Outcome::NotApplicable,
+            _ => match deployment.check(fact) {
+                Ok(()) => Outcome::Held,
+                Err(error) => Outcome::Failed(error),
+            },
+        };
+        outcomes.push((fact, outcome));
     }
-    if v.on("redis") {
-        set("REDIS_URL", format!("redis://{host}:6379"));
-    }
-    if v.on("otel") {
-        set("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{host}:{}", otlp.port));
-    }
-    if v.on("sentry") {
-        set("SENTRY_DSN", format!("http://public@{host}:{}/1", sentry.port));
-    }
-    // The settings file deploy.sh reads by default; git ignores it, so the deploy's stash leaves it.
-    std::fs::write(dir.join(".env.production"), settings.join("\n") + "\n").map_err(|e| e.to_string())?;
-    let stack = Stack { dir: dir.clone(), database: database.clone() };
+    // Tears the stack down before the next variant's starts.
+    deployment.stack.take();
+    (outcomes, deployment.report)
+}
 
-    // 2a. scripts/deploy.sh, as on a host: a clone of a remote, then build, migrate, up --wait.
-    let git = |args: &[&str]| ok(&run(Command::new("git").current_dir(&dir).args(args)), &format!("git {args:?}"));
-    let origin = work_dir().join("container").join(format!("{}.git", v.id()));
-    std::fs::remove_dir_all(&origin).ok();
-    std::fs::remove_dir_all(dir.join(".git")).ok();
-    git(&["init", "--quiet", "--initial-branch", "main"])?;
-    git(&["add", "--all"])?;
-    git(&["-c", "user.name=e2e", "-c", "user.email=e2e@localhost", "commit", "--quiet", "-m", "generated"])?;
-    git(&["clone", "--quiet", "--bare", ".", &origin.to_string_lossy()])?;
-    git(&["remote", "add", "origin", &origin.to_string_lossy()])?;
-    let started = Instant::now();
-    // As on a host: compose would let this process's DATABASE_URL and REDIS_URL override the settings file.
-    let deploy = run(clean_env(Command::new("timeout").arg("900").arg("scripts/deploy.sh").arg("--build").current_dir(&dir)));
-    let printed = ok(&deploy, "scripts/deploy.sh --build")?;
-    report.to_healthy = started.elapsed();
-    if !printed.contains("To roll back: scripts/deploy.sh --branch main --tag 2") {
-        return Err(format!("deploy.sh did not print how to roll back:\n{printed}"));
-    }
-
-    // 3. Hardened as the compose file says, and healthy through the image's own HEALTHCHECK.
-    let container = stack.container("app")?;
-    let hardening = [
-        ("{{.State.Health.Status}}", "healthy"),
-        ("{{.Config.User}}", "65532:65532"),
-        ("{{.HostConfig.ReadonlyRootfs}}", "true"),
-        ("{{.HostConfig.CapDrop}}", "[ALL]"),
-        ("{{.HostConfig.SecurityOpt}}", "[no-new-privileges:true]"),
-    ];
-    for (format, expected) in hardening {
-        let seen = stack.inspect(&container, format);
-        if seen != expected {
-            return Err(format!("{format}: expected {expected}, saw {seen}"));
+impl Deployment<'_> {
+    fn check(&mut self, fact: Fact) -> Result<(), String> {
+        match fact {
+            Fact::Built => self.build(),
+            Fact::Healthy => self.deploy(),
+            Fact::Hardened => self.check_hardening(),
+            Fact::Persistent => self.check_persistence(),
+            Fact::Logged => self.check_logs(),
+            Fact::Migrates => self.check_migrate_profile(),
+            Fact::Proxied => self.check_proxy(),
+            Fact::Drains => self.check_drain(),
+            Fact::Telemetry => self.check_telemetry(),
         }
     }
-    let pid = stack.inspect(&container, "{{.State.Pid}}");
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap_or_default().to_owned();
-    if !uid.split_whitespace().skip(1).all(|id| id == "65532") {
-        return Err(format!("the service does not run as uid 65532: {uid}"));
+
+    fn stack(&self) -> Result<&Stack, String> {
+        self.stack.as_ref().ok_or_else(|| "no stack is running".to_owned())
     }
 
-    // 4. Ready, and an item survives the container being recreated.
-    let published = format!("127.0.0.1:{app_port}");
-    let (status, body) = http(&published, "GET", "/health/ready", &[], "")?;
-    if status != 200 {
-        return Err(format!("/health/ready: expected 200, saw {status} {body}"));
-    }
-    let request_id = format!("e2e-{}", project_name(&v));
-    let (status, created) = http(&published, "POST", "/api/v1/items", &[("content-type", "application/json")], r#"{"name":"survivor"}"#)?;
-    if status != 201 {
-        return Err(format!("POST /api/v1/items: expected 201, saw {status} {created}"));
-    }
-    let id = serde_json::from_str::<serde_json::Value>(&created).map_err(|e| e.to_string())?["id"].clone();
-    ok(&stack.compose(300, &["up", "-d", "--wait", "--force-recreate", "app"]), "up --force-recreate")?;
-    let (status, body) = http(&published, "GET", &format!("/api/v1/items/{id}"), &[("x-request-id", &request_id)], "")?;
-    if status != 200 || !body.contains("survivor") {
-        return Err(format!("the item did not survive --force-recreate: {status} {body}"));
+    fn request_id(&self) -> String {
+        format!("e2e-{}", project_name(&self.variant))
     }
 
-    // 5. Logs are JSON lines carrying the request id.
-    let logs = ok(&stack.compose(60, &["logs", "--no-log-prefix", "--no-color", "app"]), "compose logs")?;
-    let mut tagged = 0;
-    for line in logs.lines().filter(|l| !l.trim().is_empty()) {
-        serde_json::from_str::<serde_json::Value>(line).map_err(|e| format!("a log line is not JSON ({e}): {line}"))?;
-        tagged += usize::from(line.contains(&request_id));
-    }
-    if tagged == 0 {
-        return Err(format!("no log line carries request id {request_id}:\n{logs}"));
-    }
-
-    // 6. The migrate profile on its own, then the proxy profile serving the app over TLS.
-    ok(&stack.compose(300, &["--profile", "migrate", "run", "--rm", "migrate"]), "the migrate profile")?;
-    ok(&stack.compose(300, &["--profile", "proxy", "up", "-d", "--wait", "proxy"]), "the proxy profile")?;
-    let proxied = run(Command::new("curl").args(["-sk", "--retry", "15", "--retry-all-errors", "--retry-delay", "1", "-o", "/dev/null", "-D", "-", "https://localhost/health"]));
-    // The headers of the last attempt: a retried one dumps its own first.
-    let headers = String::from_utf8_lossy(&proxied.stdout).to_ascii_lowercase();
-    let last = headers.trim_end().rsplit("\r\n\r\n").next().unwrap_or_default();
-    if last.lines().next().and_then(|status| status.split_whitespace().nth(1)) != Some("200") {
-        return Err(format!("https://localhost/health through the proxy: expected 200, saw {last:?} {}", tail(&proxied, 5)));
-    }
-    if !last.lines().any(|line| line.trim_end() == "strict-transport-security: max-age=31536000") {
-        return Err(format!("the proxy sent no Strict-Transport-Security header: {last:?}"));
-    }
-    ok(&stack.compose(120, &["--profile", "proxy", "stop", "proxy"]), "stop the proxy")?;
-
-    // 7. Stop under load: every request the service answered completes, and it exits 0 in time.
-    if v.on("otel") {
-        http(&published, "GET", "/health", &[("traceparent", &format!("00-{TRACE_ID}-b7ad6b7169203331-01"))], "")?;
-    }
-    let (served, refused, failed, stop) = stop_under_load(&stack)?;
-    report.served = served;
-    report.refused = refused;
-    report.stop = stop;
-    if !failed.is_empty() {
-        return Err(format!("{} request(s) failed while stopping: {:?}", failed.len(), &failed[..failed.len().min(5)]));
-    }
-    let exit_code = stack.inspect(&stack.container("app")?, "{{.State.ExitCode}}");
-    if exit_code != "0" {
-        return Err(format!("the service exited with {exit_code} on stop"));
-    }
-    if stop > Duration::from_secs(30) {
-        return Err(format!("stopping took {stop:?}, beyond stop_grace_period"));
-    }
-
-    // 8. Telemetry reached its backends on the host.
-    if v.on("otel") {
-        let trace_id: Vec<u8> = (0..32).step_by(2).map(|i| u8::from_str_radix(&TRACE_ID[i..i + 2], 16).unwrap_or(0)).collect();
-        let exported = otlp.received().iter().any(|body| body.windows(16).any(|w| w == trace_id));
-        if !exported {
-            return Err(format!("no span of trace {TRACE_ID} reached the OTLP receiver ({} exports)", otlp.received().len()));
+    /// Cold, then again after a one-line change in src/, which must reuse the cached dependencies.
+    fn build(&mut self) -> Result<(), String> {
+        let dir = &self.dir;
+        std::fs::remove_dir_all(dir).ok();
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        ok(&run(Command::new("cp").arg("-a").arg(format!("{}/.", self.generated.dir.display())).arg(dir)), "copy")?;
+        let started = Instant::now();
+        // `E2E_COLD=0` keeps Docker's layer cache, to iterate on this test quickly.
+        let cold = if std::env::var("E2E_COLD").as_deref() == Ok("0") { "--pull=false" } else { "--no-cache" };
+        ok(&run(docker(1800).current_dir(dir).args(["build", cold, "--network", "host", "-t", &format!("{}:1", self.image), "."])), "cold docker build")?;
+        self.report.cold_build = started.elapsed();
+        let size = run(Command::new("docker").args(["image", "inspect", "--format", "{{.Size}}", &format!("{}:1", self.image)]));
+        self.report.image_mb = String::from_utf8_lossy(&size.stdout).trim().parse::<f64>().unwrap_or(0.0) / 1e6;
+        let lib = dir.join("src/lib.rs");
+        let mut source = std::fs::read_to_string(&lib).map_err(|e| e.to_string())?;
+        source.push_str("// Rebuilt by the container test.\n");
+        std::fs::write(&lib, source).map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        let rebuild = run(docker(1800).current_dir(dir).args(["build", "--network", "host", "-t", &format!("{}:2", self.image), "."]));
+        let log = ok(&rebuild, "rebuild")? + &String::from_utf8_lossy(&rebuild.stderr);
+        self.report.rebuild = started.elapsed();
+        let lines: Vec<&str> = log.lines().collect();
+        let dependencies_cached = lines.windows(2).any(|pair| pair[0].contains("rm -rf src") && pair[1].contains("Using cache"));
+        if !dependencies_cached {
+            return Err(format!("the rebuild did not take dependencies from the cache:\n{log}"));
         }
+        Ok(())
     }
-    if v.on("sentry") {
-        ok(&stack.compose(300, &["up", "-d", "--wait", "app"]), "restart for the Sentry check")?;
-        let database = database.as_deref().unwrap_or_default();
-        ok(&run(Command::new("psql").arg(format!("postgres://e2e:e2e-s3cret@127.0.0.1:5432/{database}")).args(["-q", "-c", "DROP TABLE items"])), "drop the items table")?;
-        let (status, _) = http(&published, "GET", "/api/v1/items", &[], "")?;
-        if status != 500 {
-            return Err(format!("GET /api/v1/items without its table: expected 500, saw {status}"));
+
+    /// scripts/deploy.sh, as on a host (a clone of a remote, then build, migrate,
+    /// `up --wait`), against Postgres and Redis on the host; then ready through the proxy-less port.
+    fn deploy(&mut self) -> Result<(), String> {
+        let (dir, v) = (self.dir.clone(), self.variant);
+        let host = host_address()?;
+        let app_port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+        let mut settings: Vec<String> = self
+            .generated
+            .read(".env.production.example")
+            .lines()
+            .filter(|line| !line.starts_with('#') && line.contains('='))
+            .map(str::to_owned)
+            .collect();
+        let mut set = |name: &str, value: String| {
+            settings.retain(|line| !line.starts_with(&format!("{name}=")));
+            settings.push(format!("{name}={value}"));
+        };
+        set("IMAGE", self.image.clone());
+        set("IMAGE_TAG", "2".into());
+        set("APP_PORT", app_port.to_string());
+        set("APP_BIND_ADDRESS", "127.0.0.1".into());
+        if let Some(database) = &self.database {
+            run(Command::new("psql").arg(admin_url()).args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")]));
+            ok(&run(Command::new("psql").arg(admin_url()).args(["-q", "-c", &format!("CREATE DATABASE {database} OWNER e2e")])), "create the database")?;
+            set("DATABASE_URL", format!("postgres://e2e:e2e-s3cret@{host}:5432/{database}"));
         }
-        ok(&stack.compose(120, &["stop", "app"]), "stop")?;
-        let reported = sentry.received().iter().any(|body| String::from_utf8_lossy(body).contains(r#""type":"event""#));
-        if !reported {
-            return Err(format!("no error event reached the Sentry endpoint ({} envelopes)", sentry.received().len()));
+        if v.on("redis") {
+            set("REDIS_URL", format!("redis://{host}:6379"));
         }
+        if v.on("otel") {
+            set("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{host}:{}", self.otlp.port));
+        }
+        if v.on("sentry") {
+            set("SENTRY_DSN", format!("http://public@{host}:{}/1", self.sentry.port));
+        }
+        // The settings file deploy.sh reads by default; git ignores it, so the deploy's stash leaves it.
+        std::fs::write(dir.join(".env.production"), settings.join("\n") + "\n").map_err(|e| e.to_string())?;
+        self.stack = Some(Stack { dir: dir.clone(), database: self.database.clone() });
+        self.published = format!("127.0.0.1:{app_port}");
+
+        let git = |args: &[&str]| ok(&run(Command::new("git").current_dir(&dir).args(args)), &format!("git {args:?}"));
+        let origin = work_dir().join("container").join(format!("{}.git", v.id()));
+        std::fs::remove_dir_all(&origin).ok();
+        std::fs::remove_dir_all(dir.join(".git")).ok();
+        git(&["init", "--quiet", "--initial-branch", "main"])?;
+        git(&["add", "--all"])?;
+        git(&["-c", "user.name=e2e", "-c", "user.email=e2e@localhost", "commit", "--quiet", "-m", "generated"])?;
+        git(&["clone", "--quiet", "--bare", ".", &origin.to_string_lossy()])?;
+        git(&["remote", "add", "origin", &origin.to_string_lossy()])?;
+        let started = Instant::now();
+        // As on a host: compose would let this process's DATABASE_URL and REDIS_URL override the settings file.
+        let deploy = run(clean_env(Command::new("timeout").arg("900").arg("scripts/deploy.sh").arg("--build").current_dir(&dir)));
+        let printed = ok(&deploy, "scripts/deploy.sh --build")?;
+        self.report.to_healthy = started.elapsed();
+        if !printed.contains("To roll back: scripts/deploy.sh --branch main --tag 2") {
+            return Err(format!("deploy.sh did not print how to roll back:\n{printed}"));
+        }
+        let stack = self.stack()?;
+        let health = stack.inspect(&stack.container("app")?, "{{.State.Health.Status}}");
+        if health != "healthy" {
+            return Err(format!("the image's HEALTHCHECK: expected healthy, saw {health}"));
+        }
+        let (status, body) = http(&self.published, "GET", "/health/ready", &[], "")?;
+        if status != 200 {
+            return Err(format!("/health/ready: expected 200, saw {status} {body}"));
+        }
+        Ok(())
     }
-    drop(stack);
-    Ok(report)
+
+    /// Hardened as the compose file says, down to the uid the kernel sees.
+    fn check_hardening(&mut self) -> Result<(), String> {
+        let stack = self.stack()?;
+        let container = stack.container("app")?;
+        let hardening = [
+            ("{{.Config.User}}", "65532:65532"),
+            ("{{.HostConfig.ReadonlyRootfs}}", "true"),
+            ("{{.HostConfig.CapDrop}}", "[ALL]"),
+            ("{{.HostConfig.SecurityOpt}}", "[no-new-privileges:true]"),
+        ];
+        for (format, expected) in hardening {
+            let seen = stack.inspect(&container, format);
+            if seen != expected {
+                return Err(format!("{format}: expected {expected}, saw {seen}"));
+            }
+        }
+        let pid = stack.inspect(&container, "{{.State.Pid}}");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap_or_default().to_owned();
+        if !uid.split_whitespace().skip(1).all(|id| id == "65532") {
+            return Err(format!("the service does not run as uid 65532: {uid}"));
+        }
+        Ok(())
+    }
+
+    fn check_persistence(&mut self) -> Result<(), String> {
+        let (status, created) = http(&self.published, "POST", "/api/v1/items", &[("content-type", "application/json")], r#"{"name":"survivor"}"#)?;
+        if status != 201 {
+            return Err(format!("POST /api/v1/items: expected 201, saw {status} {created}"));
+        }
+        let id = serde_json::from_str::<serde_json::Value>(&created).map_err(|e| e.to_string())?["id"].clone();
+        ok(&self.stack()?.compose(300, &["up", "-d", "--wait", "--force-recreate", "app"]), "up --force-recreate")?;
+        let (status, body) = http(&self.published, "GET", &format!("/api/v1/items/{id}"), &[], "")?;
+        if status != 200 || !body.contains("survivor") {
+            return Err(format!("the item did not survive --force-recreate: {status} {body}"));
+        }
+        Ok(())
+    }
+
+    fn check_logs(&mut self) -> Result<(), String> {
+        let request_id = self.request_id();
+        http(&self.published, "GET", "/health", &[("x-request-id", &request_id)], "")?;
+        let logs = ok(&self.stack()?.compose(60, &["logs", "--no-log-prefix", "--no-color", "app"]), "compose logs")?;
+        let mut tagged = 0;
+        for line in logs.lines().filter(|l| !l.trim().is_empty()) {
+            serde_json::from_str::<serde_json::Value>(line).map_err(|e| format!("a log line is not JSON ({e}): {line}"))?;
+            tagged += usize::from(line.contains(&request_id));
+        }
+        if tagged == 0 {
+            return Err(format!("no log line carries request id {request_id}:\n{logs}"));
+        }
+        Ok(())
+    }
+
+    fn check_migrate_profile(&mut self) -> Result<(), String> {
+        ok(&self.stack()?.compose(300, &["--profile", "migrate", "run", "--rm", "migrate"]), "the migrate profile").map(drop)
+    }
+
+    fn check_proxy(&mut self) -> Result<(), String> {
+        let stack = self.stack()?;
+        ok(&stack.compose(300, &["--profile", "proxy", "up", "-d", "--wait", "proxy"]), "the proxy profile")?;
+        let proxied = run(Command::new("curl").args(["-sk", "--retry", "15", "--retry-all-errors", "--retry-delay", "1", "-o", "/dev/null", "-D", "-", "https://localhost/health"]));
+        ok(&stack.compose(120, &["--profile", "proxy", "stop", "proxy"]), "stop the proxy")?;
+        // The headers of the last attempt: a retried one dumps its own first.
+        let headers = String::from_utf8_lossy(&proxied.stdout).to_ascii_lowercase();
+        let last = headers.trim_end().rsplit("\r\n\r\n").next().unwrap_or_default();
+        if last.lines().next().and_then(|status| status.split_whitespace().nth(1)) != Some("200") {
+            return Err(format!("https://localhost/health through the proxy: expected 200, saw {last:?} {}", tail(&proxied, 5)));
+        }
+        if !last.lines().any(|line| line.trim_end() == "strict-transport-security: max-age=31536000") {
+            return Err(format!("the proxy sent no Strict-Transport-Security header: {last:?}"));
+        }
+        Ok(())
+    }
+
+    /// Every request the service answered completes, and it exits 0 within the grace period.
+    fn check_drain(&mut self) -> Result<(), String> {
+        let stack = self.stack.as_ref().ok_or("no stack is running")?;
+        let (served, refused, failed, stop) = stop_under_load(stack)?;
+        (self.report.served, self.report.refused, self.report.stop) = (served, refused, stop);
+        if !failed.is_empty() {
+            return Err(format!("{} request(s) failed while stopping: {:?}", failed.len(), &failed[..failed.len().min(5)]));
+        }
+        let exit_code = stack.inspect(&stack.container("app")?, "{{.State.ExitCode}}");
+        if exit_code != "0" {
+            return Err(format!("the service exited with {exit_code} on stop"));
+        }
+        if stop > Duration::from_secs(30) {
+            return Err(format!("stopping took {stop:?}, beyond stop_grace_period"));
+        }
+        Ok(())
+    }
+
+    /// A traced request's span reaches the OTLP receiver by the time the service has
+    /// stopped; a server error reaches the Sentry endpoint.
+    fn check_telemetry(&mut self) -> Result<(), String> {
+        let stack = self.stack()?;
+        if self.variant.on("otel") {
+            ok(&stack.compose(300, &["up", "-d", "--wait", "app"]), "start the app for the trace check")?;
+            http(&self.published, "GET", "/health", &[("traceparent", &format!("00-{TRACE_ID}-b7ad6b7169203331-01"))], "")?;
+            ok(&stack.compose(120, &["stop", "app"]), "stop")?;
+            let trace_id: Vec<u8> = (0..32).step_by(2).map(|i| u8::from_str_radix(&TRACE_ID[i..i + 2], 16).unwrap_or(0)).collect();
+            let exported = self.otlp.received().iter().any(|body| body.windows(16).any(|w| w == trace_id));
+            if !exported {
+                return Err(format!("no span of trace {TRACE_ID} reached the OTLP receiver ({} exports)", self.otlp.received().len()));
+            }
+        }
+        if self.variant.on("sentry") {
+            ok(&stack.compose(300, &["up", "-d", "--wait", "app"]), "start the app for the Sentry check")?;
+            let database = self.database.as_deref().unwrap_or_default();
+            ok(&run(Command::new("psql").arg(format!("postgres://e2e:e2e-s3cret@127.0.0.1:5432/{database}")).args(["-q", "-c", "DROP TABLE items"])), "drop the items table")?;
+            let (status, _) = http(&self.published, "GET", "/api/v1/items", &[], "")?;
+            if status != 500 {
+                return Err(format!("GET /api/v1/items without its table: expected 500, saw {status}"));
+            }
+            ok(&stack.compose(120, &["stop", "app"]), "stop")?;
+            let reported = self.sentry.received().iter().any(|body| String::from_utf8_lossy(body).contains(r#""type":"event""#));
+            if !reported {
+                return Err(format!("no error event reached the Sentry endpoint ({} envelopes)", self.sentry.received().len()));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Loads the service from four threads, stops it mid-load with `docker compose stop`,
