@@ -5,7 +5,7 @@
 //! their values is a variant, generated and checked on its own. Free-text placeholders
 //! (the port, the registry) have no effect on which files or crates a project gets.
 
-use std::{fmt, path::Path, sync::OnceLock};
+use std::{fmt, sync::OnceLock};
 
 /// One option: its name and every value it takes, the default first among equals.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,14 +18,14 @@ pub struct TemplateOption {
     pub is_flag: bool,
 }
 
+/// The template's manifest, built in: no path is baked into this crate, so a build of
+/// it from another checkout (the harness's Quick start test) reads the same options.
+const MANIFEST: &str = include_str!("../template/cargo-generate.toml");
+
 /// Every option, in the order `cargo-generate.toml` declares them.
 pub fn options() -> &'static [TemplateOption] {
     static OPTIONS: OnceLock<Vec<TemplateOption>> = OnceLock::new();
-    OPTIONS.get_or_init(|| {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("template/cargo-generate.toml");
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
-        parse_options(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
-    })
+    OPTIONS.get_or_init(|| parse_options(MANIFEST).unwrap_or_else(|error| panic!("template/cargo-generate.toml: {error}")))
 }
 
 /// The options among a `cargo-generate.toml`'s placeholders.
