@@ -2,7 +2,7 @@
 # Brings the pinned Cargo.lock of every template variant up to date with its manifest.
 #
 # Each combination of options has its own dependency set, kept in
-# template/lockfiles/<variant>.lock so that a generated project builds with
+# template/lockfiles/<choices and flags>.lock so that a generated project builds with
 # `--locked` from its first commit. Run this after changing a dependency in
 # template/Cargo.toml.liquid or adding an option; the harness fails while any
 # lockfile is stale.
@@ -21,8 +21,8 @@ trap 'rm -rf "$work"' EXIT
 cargo build --quiet --manifest-path "$root/Cargo.toml" --bin cargo-generate
 generate="$root/target/debug/cargo-generate"
 
-# The variants and their -d arguments, from template/cargo-generate.toml.
-variants=$(cargo run --quiet --manifest-path "$root/Cargo.toml" --example variants -- --defines)
+# Each variant's lockfile name and -d arguments, from template/cargo-generate.toml.
+variants=$(cargo run --quiet --manifest-path "$root/Cargo.toml" --example variants -- --lockfiles)
 first=${variants%% *}
 while read -r variant defines; do
     read -ra defines <<<"$defines"

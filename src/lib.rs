@@ -122,6 +122,22 @@ impl Variant {
             .join("+")
     }
 
+    /// The name of its lockfile in `template/lockfiles/` (without `.lock`): each choice as
+    /// `name=value`, then each flag that is on, joined by `+`, as in
+    /// `database=postgres+redis`. The post-generation hook reads the names back, so it
+    /// needs no list of the options.
+    pub fn lockfile_stem(&self) -> String {
+        options()
+            .iter()
+            .filter_map(|option| match (option.is_flag, self.value(&option.name)) {
+                (false, value) => Some(format!("{}={value}", option.name)),
+                (true, "true") => Some(option.name.clone()),
+                (true, _) => None,
+            })
+            .collect::<Vec<_>>()
+            .join("+")
+    }
+
     /// The `-d name=value` pairs that make `cargo generate` choose this variant.
     pub fn defines(&self) -> Vec<String> {
         options().iter().map(|option| format!("{}={}", option.name, self.value(&option.name))).collect()

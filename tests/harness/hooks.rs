@@ -126,24 +126,3 @@ fn it_generates_from_a_git_url() {
     assert!(output.status.success(), "{}", tail(&output, 20));
     assert!(destination.join("git-service/Cargo.toml").is_file());
 }
-
-/// The quoted names in the first `for <loop> in [...]` list of `script`.
-fn rhai_list(script: &str, loop_variable: &str) -> Vec<String> {
-    let start = format!("for {loop_variable} in [");
-    let list = script.split(&start).nth(1).and_then(|rest| rest.split(']').next()).unwrap_or_default();
-    list.split(',').map(|name| name.trim().trim_matches('"').to_owned()).filter(|name| !name.is_empty()).collect()
-}
-
-/// Rhai cannot read `cargo-generate.toml`: its copy of the option names must agree.
-#[test]
-fn the_lockfile_hook_names_the_options_of_cargo_generate_toml() {
-    let script = std::fs::read_to_string(repo_root().join("hooks/select-lockfile.rhai")).expect("hooks/select-lockfile.rhai");
-    let names = |flags: bool| -> Vec<String> {
-        template_harness::options().iter().filter(|option| option.is_flag == flags).map(|option| option.name.clone()).collect()
-    };
-
-    let (choices, flags) = (rhai_list(&script, "choice"), rhai_list(&script, "flag"));
-
-    assert_eq!(choices, names(false), "hooks/select-lockfile.rhai: its choices differ from cargo-generate.toml's");
-    assert_eq!(flags, names(true), "hooks/select-lockfile.rhai: its flags differ from cargo-generate.toml's");
-}

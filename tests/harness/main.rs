@@ -5,6 +5,7 @@
 //! - `build`: each variant as a standalone project: fmt, clippy, its own tests;
 //! - `faults`: each variant's service against a Postgres and a Redis that are stopped
 //!   and started under it, and stopped under load;
+//! - `update`: a project generated from one release takes the next by a three-way merge;
 //! - `container`: production images run end to end on a Docker engine;
 //! - `repo`: this repository's own scripts and workflow.
 //!
@@ -18,3 +19,4 @@ mod helpers;
 mod hooks;
 mod render;
 mod repo;
+mod update;

@@ -13,6 +13,8 @@ const ALWAYS: &[&str] = &[
     "README.md",
     "build.rs",
     "migrations/20260101000000_create_items.sql",
+    ".template/answers.toml",
+    "scripts/update-template.sh",
     "src/main.rs",
     "src/config.rs",
     "src/db.rs",
@@ -278,4 +280,34 @@ fn the_liquid_counter_finds_liquid_in_a_function_and_not_at_a_mod_line() {
     let found = liquid_inside_functions(source);
 
     assert_eq!(found.iter().map(|(line, name, _)| (*line, name.as_str())).collect::<Vec<_>>(), [(6, "f"), (8, "f")]);
+}
+
+/// `.template/answers.toml` names every placeholder of `cargo-generate.toml` with the
+/// value this variant was generated with: `scripts/update-template.sh` renders the
+/// template again from it.
+#[test]
+fn every_variant_records_the_answers_it_was_generated_with() {
+    let manifest: toml::Table = std::fs::read_to_string(repo_root().join("template/cargo-generate.toml")).expect("cargo-generate.toml").parse().expect("it parses");
+    let placeholders: Vec<&String> = manifest["placeholders"].as_table().expect("[placeholders]").keys().collect();
+    let mut failures = Failures::default();
+    for project in all_projects() {
+        let variant = &project.variant;
+        let answers: toml::Table = match project.read(".template/answers.toml").parse() {
+            Ok(answers) => answers,
+            Err(error) => {
+                failures.add(variant, format!(".template/answers.toml does not parse: {error}"));
+                continue;
+            }
+        };
+        let values = answers.get("values").and_then(toml::Value::as_table).cloned().unwrap_or_default();
+        let recorded: Vec<&String> = values.keys().collect();
+        failures.check(recorded == placeholders, variant, format!("[values] names {recorded:?}, cargo-generate.toml has {placeholders:?}"));
+        for define in variant.defines() {
+            let (name, value) = define.split_once('=').expect("name=value");
+            let seen = values.get(name).map(|value| value.as_str().map_or_else(|| value.to_string(), str::to_owned));
+            failures.check(seen.as_deref() == Some(value), variant, format!("{name}: expected {value}, recorded {seen:?}"));
+        }
+        failures.check(answers["template"]["name"].as_str() == Some(crate::helpers::project_name(variant).as_str()), variant, "the recorded name is not the project's");
+    }
+    failures.assert_none("recorded answers");
 }

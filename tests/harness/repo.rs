@@ -97,3 +97,45 @@ fn fresh_repository(destination: &Path) {
         assert!(status.success(), "git {args:?} in the fresh repository");
     }
 }
+
+/// `version = "..."` of a TOML text's first such line.
+fn version_in(text: &str) -> Option<String> {
+    text.lines().find_map(|line| line.strip_prefix("version = \"")?.strip_suffix('"')).map(str::to_owned)
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(repo_root().join(path)).unwrap_or_else(|error| panic!("cannot read {path}: {error}"))
+}
+
+/// The template's version: what generated projects record, what this repository's
+/// manifest says, and the newest section of the changelog.
+#[test]
+fn the_template_version_is_the_same_in_the_manifest_the_answers_file_and_the_changelog() {
+    let manifest = version_in(&read("Cargo.toml"));
+    let answers = version_in(&read("template/.template/answers.toml"));
+    let changelog = read("CHANGELOG.md").lines().find_map(|line| line.strip_prefix("## ")).map(|heading| heading.split_whitespace().next().unwrap_or_default().to_owned());
+
+    assert!(manifest.is_some(), "Cargo.toml has no version");
+    assert_eq!(answers, manifest, "template/.template/answers.toml records another version than Cargo.toml");
+    assert_eq!(changelog, manifest, "CHANGELOG.md's newest section is not Cargo.toml's version");
+}
+
+/// A release is the commit tagged `vVERSION`: once tagged, its template must not
+/// change, or projects generated from it could not be rendered again for an update.
+#[test]
+fn the_template_of_a_released_version_never_changes() {
+    let version = version_in(&read("Cargo.toml")).expect("a version in Cargo.toml");
+    let tag = format!("v{version}");
+    let tagged = Command::new("git").current_dir(repo_root()).args(["rev-parse", "--verify", "--quiet", &format!("refs/tags/{tag}")]).output().expect("git runs");
+    if !tagged.status.success() {
+        return println!("{version} is not released yet (no tag {tag}): its template may still change");
+    }
+
+    let changed = Command::new("git").current_dir(repo_root()).args(["diff", "--name-only", &tag, "--", "template"]).output().expect("git runs");
+
+    let changed = String::from_utf8_lossy(&changed.stdout);
+    assert!(
+        changed.trim().is_empty(),
+        "template/ changed since {tag} was released: add a CHANGELOG.md section for the next version and set it in Cargo.toml and template/.template/answers.toml. Changed:\n{changed}"
+    );
+}
