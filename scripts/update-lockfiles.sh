@@ -23,13 +23,14 @@ generate="$root/target/debug/cargo-generate"
 
 # Each variant's lockfile name and -d arguments, from template/cargo-generate.toml.
 variants=$(cargo run --quiet --manifest-path "$root/Cargo.toml" --example variants -- --lockfiles)
-first=${variants%% *}
+# A combination new to the template (after an option was added, every one is) starts
+# from an existing lockfile's pins, so that only what it adds is resolved.
+seed=$(find "$root/template/lockfiles" -name '*.lock' | sort | head -n 1)
+cp "$seed" "$work/seed.lock"
 while read -r variant defines; do
     read -ra defines <<<"$defines"
     lockfile="$root/template/lockfiles/$variant.lock"
-    # A combination new to the template starts from the first one's pins, so that
-    # only what it adds is resolved.
-    [ -f "$lockfile" ] || cp "$root/template/lockfiles/$first.lock" "$lockfile"
+    [ -f "$lockfile" ] || cp "$work/seed.lock" "$lockfile"
     mkdir -p "$work/$variant"
     USER=${USER:-template} "$generate" generate --path "$root" --name "$placeholder" \
         --silent --vcs none --destination "$work/$variant" "${defines[@]}" >/dev/null
@@ -41,3 +42,12 @@ while read -r variant defines; do
         >"$lockfile"
     echo "updated template/lockfiles/$variant.lock"
 done <<<"$variants"
+
+# Lockfiles of combinations that no longer exist would match a project's options too.
+for lockfile in "$root"/template/lockfiles/*.lock; do
+    stem=$(basename "$lockfile" .lock)
+    if ! grep -q "^$stem " <<<"$variants"; then
+        rm "$lockfile"
+        echo "removed template/lockfiles/$stem.lock"
+    fi
+done

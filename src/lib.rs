@@ -109,7 +109,7 @@ impl Variant {
     }
 
     /// A readable id, as in `postgres+redis+otel`: each choice's value and each flag
-    /// that is on, joined by `+`. It also names the variant's lockfile.
+    /// that is on, in the order the options are declared, joined by `+`.
     pub fn id(&self) -> String {
         options()
             .iter()
@@ -122,20 +122,12 @@ impl Variant {
             .join("+")
     }
 
-    /// The name of its lockfile in `template/lockfiles/` (without `.lock`): each choice as
-    /// `name=value`, then each flag that is on, joined by `+`, as in
-    /// `database=postgres+redis`. The post-generation hook reads the names back, so it
-    /// needs no list of the options.
+    /// The name of its lockfile in `template/lockfiles/` (without `.lock`): every option
+    /// as `name=value`, joined by `+`, as in `database=postgres+redis=true+sentry=false+otel=false`.
+    /// The post-generation hook matches the names against the chosen values, so it needs
+    /// no list of the options.
     pub fn lockfile_stem(&self) -> String {
-        options()
-            .iter()
-            .filter_map(|option| match (option.is_flag, self.value(&option.name)) {
-                (false, value) => Some(format!("{}={value}", option.name)),
-                (true, "true") => Some(option.name.clone()),
-                (true, _) => None,
-            })
-            .collect::<Vec<_>>()
-            .join("+")
+        self.defines().join("+")
     }
 
     /// The `-d name=value` pairs that make `cargo generate` choose this variant.

@@ -39,12 +39,16 @@ database_url() {
 {%- endif %}
 {%- if database == "sqlite" %}
 
-# The SQLite file inside the compose data volume (DATA_VOLUME, by default app-data).
+# The SQLite file inside the compose data volume (DATA_VOLUME, by default app-data);
+# fails, saying why, when the volume is not there.
 volume_database() {
     local volume mountpoint
     volume="{{project-name}}_$(setting DATA_VOLUME)"
     [ "$volume" = "{{project-name}}_" ] && volume="{{project-name}}_app-data"
-    mountpoint=$(docker volume inspect "$volume" | grep -m 1 '"Mountpoint"' | cut -d '"' -f 4)
+    if ! mountpoint=$(docker volume inspect "$volume" 2>/dev/null | grep -m 1 '"Mountpoint"' | cut -d '"' -f 4) || [ -z "$mountpoint" ]; then
+        echo "error: no docker volume $volume: pass --db PATH, or set DATA_VOLUME in ${env_file:-the env file}" >&2
+        return 1
+    fi
     echo "$mountpoint/{{crate_name}}.db"
 }
 {%- endif %}

@@ -243,7 +243,7 @@ pub struct RedisConfig {
 
 #[derive(Debug, Clone, Args)]
 pub struct SentryConfig {
-    /// Sentry DSN; error reporting is off when unset.
+    /// Sentry DSN; error reporting is off when unset or empty.
     #[arg(long, env = "SENTRY_DSN", value_name = "SENTRY_DSN", value_parser = parse_sentry_dsn)]
     pub sentry_dsn: Option<SecretString>,
     /// Share of requests traced by Sentry performance monitoring, from 0.0 to 1.0.
@@ -251,9 +251,18 @@ pub struct SentryConfig {
     pub sentry_traces_sample_rate: f32,
 }
 
-/// A DSN Sentry's client accepts, kept secret.
+impl SentryConfig {
+    /// The DSN to report to: `None` when unset or empty, as `SENTRY_DSN=` in an env file leaves it.
+    pub fn dsn(&self) -> Option<&SecretString> {
+        self.sentry_dsn.as_ref().filter(|dsn| !dsn.expose_secret().is_empty())
+    }
+}
+
+/// A DSN Sentry's client accepts, kept secret; empty for none.
 fn parse_sentry_dsn(dsn: &str) -> Result<SecretString, String> {
-    dsn.parse::<sentry::types::Dsn>().map_err(|error| format!("not a valid Sentry DSN: {error}"))?;
+    if !dsn.is_empty() {
+        dsn.parse::<sentry::types::Dsn>().map_err(|error| format!("not a valid Sentry DSN: {error}"))?;
+    }
     Ok(dsn.into())
 }
 
@@ -271,12 +280,31 @@ fn parse_share(share: &str) -> Result<f32, String> {
 /// reads the rest of the `OTEL_*` family (headers, protocol, sampler) itself.
 #[derive(Debug, Clone, Args)]
 pub struct OtelConfig {
-    /// OTLP/HTTP collector URL (for example `http://collector:4318`); tracing export is off when unset.
-    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    /// OTLP/HTTP collector URL (for example `http://collector:4318`); tracing export is off when unset or empty.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "OTEL_EXPORTER_OTLP_ENDPOINT", value_parser = parse_endpoint)]
     pub otel_exporter_otlp_endpoint: Option<String>,
     /// Service name attached to every span.
     #[arg(long, env = "OTEL_SERVICE_NAME", value_name = "OTEL_SERVICE_NAME", default_value = "{{project-name}}")]
     pub otel_service_name: String,
+}
+
+impl OtelConfig {
+    /// The collector to export to: `None` when unset or empty.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.otel_exporter_otlp_endpoint.as_deref().filter(|endpoint| !endpoint.is_empty())
+    }
+}
+
+/// An http(s) URL with a host; empty for none.
+fn parse_endpoint(endpoint: &str) -> Result<String, String> {
+    let is_url = endpoint.parse::<Uri>().is_ok_and(|uri| {
+        matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some_and(|host| !host.is_empty())
+    });
+    if endpoint.is_empty() || is_url {
+        Ok(endpoint.to_owned())
+    } else {
+        Err(format!("`{endpoint}` is not an http(s) URL, for example http://collector:4318"))
+    }
 }
 {%- endif %}
 

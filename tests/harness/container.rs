@@ -238,45 +238,56 @@ fn secs(duration: Duration) -> String {
     format!("{:.0}s", duration.as_secs_f64())
 }
 
+type Runs = Vec<(Variant, Vec<(Fact, Outcome)>)>;
+
 /// Every chosen variant run once through every fact, on first use; `None` when no
-/// Docker engine answers outside CI.
-fn runs() -> Option<&'static [(Variant, Vec<(Fact, Outcome)>)]> {
-    static RUNS: OnceLock<Option<Vec<(Variant, Vec<(Fact, Outcome)>)>>> = OnceLock::new();
-    RUNS.get_or_init(|| {
-        let docker_up = Command::new("docker").arg("info").output().is_ok_and(|o| o.status.success());
-        if !docker_up {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but no Docker engine answers `docker info`");
-            eprintln!("\n!!! SKIPPED: container end-to-end tests need a Docker engine (`docker info` failed) !!!\n");
-            return None;
+/// Docker engine answers outside CI. An error stops every fact's test with the same
+/// message, without running the tier again.
+fn runs() -> Option<&'static Runs> {
+    static RUNS: OnceLock<Result<Option<Runs>, String>> = OnceLock::new();
+    match RUNS.get_or_init(run_every_variant) {
+        Ok(runs) => runs.as_ref(),
+        Err(error) => panic!("{error}"),
+    }
+}
+
+fn run_every_variant() -> Result<Option<Runs>, String> {
+    let docker_up = Command::new("docker").arg("info").output().is_ok_and(|o| o.status.success());
+    if !docker_up {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            return Err("CI=true but no Docker engine answers `docker info`".into());
         }
-        if std::env::var("HARNESS_STAND_INS").as_deref() != Ok("0") {
-            let stand_ins = run(Command::new("bash").arg(repo_root().join("tests/container/stand-in-images.sh")));
-            assert!(stand_ins.status.success(), "stand-in images:\n{}", tail(&stand_ins, 30));
+        eprintln!("\n!!! SKIPPED: container end-to-end tests need a Docker engine (`docker info` failed) !!!\n");
+        return Ok(None);
+    }
+    if std::env::var("HARNESS_STAND_INS").as_deref() != Ok("0") {
+        let stand_ins = run(Command::new("bash").arg(repo_root().join("tests/container/stand-in-images.sh")));
+        if !stand_ins.status.success() {
+            return Err(format!("stand-in images:\n{}", tail(&stand_ins, 30)));
         }
-        let mut facts = vec![format!("variant | {}", Fact::ALL.map(Fact::name).join(" | "))];
-        let mut figures = vec!["variant | image | cold build | rebuild | deploy.sh to healthy | drain (served/refused, failed=0) | stop".to_owned()];
-        let runs: Vec<_> = e2e_variants()
-            .into_iter()
-            .map(|variant| {
-                let (outcomes, r) = run_variant(&generated(variant));
-                let marks = outcomes.iter().map(|(_, outcome)| match outcome {
-                    Outcome::Held => "pass",
-                    Outcome::Failed(_) => "FAIL",
-                    Outcome::Unchecked(_) => "not checked",
-                    Outcome::NotApplicable => "n/a",
-                });
-                facts.push(format!("{variant} | {}", marks.collect::<Vec<_>>().join(" | ")));
-                figures.push(format!(
-                    "{variant} | {:.1} MB | {} | {} | {} | {}/{} | {}",
-                    r.image_mb, secs(r.cold_build), secs(r.rebuild), secs(r.to_healthy), r.served, r.refused, secs(r.stop)
-                ));
-                (variant, outcomes)
-            })
-            .collect();
-        println!("\n{}\n\n{}", facts.join("\n"), figures.join("\n"));
-        Some(runs)
-    })
-    .as_deref()
+    }
+    let mut facts = vec![format!("variant | {}", Fact::ALL.map(Fact::name).join(" | "))];
+    let mut figures = vec!["variant | image | cold build | rebuild | deploy.sh to healthy | drain (served/refused, failed=0) | stop".to_owned()];
+    let runs: Vec<_> = e2e_variants()
+        .into_iter()
+        .map(|variant| {
+            let (outcomes, r) = run_variant(&generated(variant));
+            let marks = outcomes.iter().map(|(_, outcome)| match outcome {
+                Outcome::Held => "pass",
+                Outcome::Failed(_) => "FAIL",
+                Outcome::Unchecked(_) => "not checked",
+                Outcome::NotApplicable => "n/a",
+            });
+            facts.push(format!("{variant} | {}", marks.collect::<Vec<_>>().join(" | ")));
+            figures.push(format!(
+                "{variant} | {:.1} MB | {} | {} | {} | {}/{} | {}",
+                r.image_mb, secs(r.cold_build), secs(r.rebuild), secs(r.to_healthy), r.served, r.refused, secs(r.stop)
+            ));
+            (variant, outcomes)
+        })
+        .collect();
+    println!("\n{}\n\n{}", facts.join("\n"), figures.join("\n"));
+    Ok(Some(runs))
 }
 
 /// Fails naming every variant on which `fact` did not hold, or could not be checked.
@@ -602,6 +613,22 @@ impl Deployment<'_> {
         Ok(())
     }
 
+    /// Makes every item request fail with a server error: the table is gone from under the service.
+    fn drop_items_table(&self) -> Result<(), String> {
+        let drop = match &self.database {
+            Some(database) => run(Command::new("psql").arg(format!("postgres://e2e:e2e-s3cret@127.0.0.1:5432/{database}")).args(["-q", "-c", "DROP TABLE items"])),
+            None => {
+                // The SQLite file in the app's data volume, from the host.
+                let name = project_name(&self.variant);
+                let volume = run(Command::new("docker").args(["volume", "inspect", "--format", "{{.Mountpoint}}", &format!("{name}_app-data")]));
+                let mountpoint = ok(&volume, "docker volume inspect")?;
+                let file = format!("{}/{}.db", mountpoint.trim(), name.replace('-', "_"));
+                run(Command::new("sqlite3").args([&file, "DROP TABLE items"]))
+            }
+        };
+        ok(&drop, "drop the items table").map(|_| ())
+    }
+
     /// A traced request's span reaches the OTLP receiver by the time the service has
     /// stopped; a server error reaches the Sentry endpoint.
     fn check_telemetry(&mut self) -> Result<(), String> {
@@ -618,8 +645,7 @@ impl Deployment<'_> {
         }
         if self.variant.on("sentry") {
             ok(&stack.compose(300, &["up", "-d", "--wait", "app"]), "start the app for the Sentry check")?;
-            let database = self.database.as_deref().unwrap_or_default();
-            ok(&run(Command::new("psql").arg(format!("postgres://e2e:e2e-s3cret@127.0.0.1:5432/{database}")).args(["-q", "-c", "DROP TABLE items"])), "drop the items table")?;
+            self.drop_items_table()?;
             let (status, _) = http(&self.published, "GET", "/api/v1/items", &[], "")?;
             if status != 500 {
                 return Err(format!("GET /api/v1/items without its table: expected 500, saw {status}"));

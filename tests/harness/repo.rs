@@ -131,11 +131,14 @@ fn the_template_of_a_released_version_never_changes() {
         return println!("{version} is not released yet (no tag {tag}): its template may still change");
     }
 
-    let changed = Command::new("git").current_dir(repo_root()).args(["diff", "--name-only", &tag, "--", "template"]).output().expect("git runs");
+    // What a render reads: the template and the hooks, committed or not.
+    let diff = Command::new("git").current_dir(repo_root()).args(["diff", "--name-only", &tag, "--", "template", "hooks"]).output().expect("git runs");
+    let untracked = Command::new("git").current_dir(repo_root()).args(["ls-files", "--others", "--exclude-standard", "--", "template", "hooks"]).output().expect("git runs");
 
-    let changed = String::from_utf8_lossy(&changed.stdout);
+    assert!(diff.status.success() && untracked.status.success(), "git diff or ls-files failed:\n{}{}", tail(&diff, 5), tail(&untracked, 5));
+    let changed = format!("{}{}", String::from_utf8_lossy(&diff.stdout), String::from_utf8_lossy(&untracked.stdout));
     assert!(
         changed.trim().is_empty(),
-        "template/ changed since {tag} was released: add a CHANGELOG.md section for the next version and set it in Cargo.toml and template/.template/answers.toml. Changed:\n{changed}"
+        "template/ or hooks/ changed since {tag} was released: add a CHANGELOG.md section for the next version and set it in Cargo.toml and template/.template/answers.toml. Changed:\n{changed}"
     );
 }

@@ -33,7 +33,9 @@ const TEMPLATE_RUST_LOG: &str = "RUST_LOG=info,tower_http=debug";
 const USER_RUST_LOG: &str = "RUST_LOG=debug";
 const TEMPLATE_DOCKERFILE_LINE: &str = "# Added by the new release of the template.";
 const USER_DOCKERFILE_LINE: &str = "# The user's own note.";
-const TEMPLATE_MANIFEST_LINE: &str = "# The manifest as the new release has it.";
+/// The dependency the new release adds; the user adds another, elsewhere in the table.
+const TEMPLATE_DEPENDENCY: (&str, &str) = ("ryu", "ryu = \"1\"");
+const USER_DEPENDENCY: (&str, &str) = ("itoa", "itoa = \"1\"");
 
 fn run(command: &mut Command) -> Output {
     command.output().unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"))
@@ -110,7 +112,11 @@ fn releases() -> &'static Releases {
         edit(&template.join(".env.example"), |text| {
             text.lines().map(|line| if line.starts_with("RUST_LOG=") { TEMPLATE_RUST_LOG } else { line }).collect::<Vec<_>>().join("\n") + "\n"
         });
-        edit(&template.join("Cargo.toml.liquid"), |text| text.replacen("publish = false\n", &format!("publish = false\n{TEMPLATE_MANIFEST_LINE}\n"), 1));
+        edit(&template.join("Cargo.toml.liquid"), |text| {
+            let anchor = "\nuuid = ";
+            assert!(text.contains(anchor), "Cargo.toml.liquid has no uuid dependency to add one after");
+            text.replacen(anchor, &format!("\n{}{anchor}", TEMPLATE_DEPENDENCY.1), 1)
+        });
         edit(&template.join(".template/answers.toml"), |text| text.replace(&format!("version = \"{old}\""), &format!("version = \"{new}\"")));
         std::fs::write(template.join("docs/upgrading.md"), "# Upgrading\n\nAdded by the new release.\n").expect("a new file");
         for removed in ["scripts/restore.sh", "docs/deployment.md"] {
@@ -169,7 +175,7 @@ fn user_project(variant: Variant, case: &str) -> Result<Project, String> {
     });
     edit(&dir.join("docs/deployment.md"), |text| format!("{text}\nOur own deployment notes.\n"));
     std::fs::write(dir.join("NOTES.md"), "The user's own file.\n").map_err(|e| e.to_string())?;
-    edit(&dir.join("Cargo.toml"), |text| text.replacen("anyhow = \"1\"\n", "anyhow = \"1\"\nitoa = \"1\"\n", 1));
+    edit(&dir.join("Cargo.toml"), |text| text.replacen("anyhow = \"1\"\n", &format!("anyhow = \"1\"\n{}\n", USER_DEPENDENCY.1), 1));
     succeeded(run(&mut cargo_for(&project, &["update", "--workspace", "--quiet"])), "cargo update after the user's new dependency")?;
     succeeded(git(dir, &["add", "--all"]), "git add")?;
     succeeded(git(dir, &["commit", "--quiet", "-m", "the user's changes"]), "git commit")?;
@@ -192,6 +198,21 @@ fn pins(lockfile: &str) -> BTreeSet<String> {
     let parsed: toml::Table = lockfile.parse().unwrap_or_default();
     let packages = parsed.get("package").and_then(toml::Value::as_array).cloned().unwrap_or_default();
     packages.iter().map(|package| format!("{} {}", package["name"].as_str().unwrap_or(""), package["version"].as_str().unwrap_or(""))).collect()
+}
+
+/// The project's package name, as its Cargo.toml gives it.
+fn project_name_of(project: &Project) -> String {
+    let manifest: toml::Table = project.read("Cargo.toml").parse().unwrap_or_default();
+    manifest["package"]["name"].as_str().unwrap_or_default().to_owned()
+}
+
+/// The names the lockfile lists as `package`'s dependencies.
+fn root_dependencies(lockfile: &str, package: &str) -> BTreeSet<String> {
+    let parsed: toml::Table = lockfile.parse().unwrap_or_default();
+    let packages = parsed.get("package").and_then(toml::Value::as_array).cloned().unwrap_or_default();
+    let root = packages.iter().find(|entry| entry["name"].as_str() == Some(package));
+    let dependencies = root.and_then(|entry| entry.get("dependencies")).and_then(toml::Value::as_array).cloned().unwrap_or_default();
+    dependencies.iter().filter_map(|dependency| dependency.as_str()?.split_whitespace().next().map(str::to_owned)).collect()
 }
 
 /// Each outcome of one update, checked; the first that does not hold is the error.
@@ -240,12 +261,18 @@ fn check_update(project: &Project) -> Result<Checked, String> {
         return Err("the user's own file changed".into());
     }
     let manifest = project.read("Cargo.toml");
-    if !(manifest.contains("itoa = \"1\"") && manifest.contains(TEMPLATE_MANIFEST_LINE)) {
-        return Err(format!("Cargo.toml lacks the user's dependency or the template's line:\n{manifest}"));
+    if !(manifest.contains(USER_DEPENDENCY.1) && manifest.contains(TEMPLATE_DEPENDENCY.1)) {
+        return Err(format!("Cargo.toml lacks the user's or the template's new dependency:\n{manifest}"));
     }
-    let locked = run(&mut cargo_for(project, &["metadata", "--locked", "--format-version", "1", "--no-deps"]));
+    let locked = run(&mut cargo_for(project, &["metadata", "--locked", "--format-version", "1"]));
     succeeded(locked, "cargo metadata --locked after the update")?;
-    let pins_after = pins(&project.read("Cargo.lock"));
+    let lockfile = project.read("Cargo.lock");
+    for (dependency, _) in [USER_DEPENDENCY, TEMPLATE_DEPENDENCY] {
+        if !root_dependencies(&lockfile, &project_name_of(project)).contains(dependency) {
+            return Err(format!("Cargo.lock does not record {dependency} as a dependency of the project"));
+        }
+    }
+    let pins_after = pins(&lockfile);
     let moved: Vec<&String> = pins_before.difference(&pins_after).collect();
     if !moved.is_empty() {
         return Err(format!("dependency pins the template did not change moved: {moved:?}"));
@@ -385,6 +412,6 @@ fn the_default_variant_updates_from_the_first_release_to_this_tree() {
     assert!(output.status.success(), "the update from v{first} to {current} failed:\n{}", tail(&output, 20));
     let conflicts = succeeded(git(&project.dir, &["diff", "--name-only", "--diff-filter=U"]), "git diff").expect("git diff");
     assert!(conflicts.is_empty(), "an unchanged project got conflicts: {conflicts}");
-    succeeded(run(&mut cargo_for(&project, &["metadata", "--locked", "--format-version", "1", "--no-deps"])), "cargo metadata --locked").expect("a consistent Cargo.lock");
+    succeeded(run(&mut cargo_for(&project, &["metadata", "--locked", "--format-version", "1"])), "cargo metadata --locked").expect("a consistent Cargo.lock");
     assert_eq!(recorded_version(&project.read(".template/answers.toml")), current, "the recorded version");
 }

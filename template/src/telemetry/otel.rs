@@ -28,7 +28,7 @@ impl Drop for Guard {
 /// Starts the exporter when `OTEL_EXPORTER_OTLP_ENDPOINT` is set; `None` keeps tracing export off.
 pub fn exporter(config: &Config) -> anyhow::Result<Option<Exporter>> {
     let config = &config.otel;
-    let Some(endpoint) = &config.otel_exporter_otlp_endpoint else {
+    let Some(endpoint) = config.endpoint() else {
         return Ok(None);
     };
     global::set_text_map_propagator(TraceContextPropagator::new());

@@ -12,7 +12,7 @@ use crate::config::Config;
 
 /// Starts the client when `SENTRY_DSN` is set; `None` keeps Sentry off.
 pub fn exporter(config: &Config) -> anyhow::Result<Option<Exporter>> {
-    let Some(dsn) = &config.sentry.sentry_dsn else {
+    let Some(dsn) = config.sentry.dsn() else {
         return Ok(None);
     };
     let dsn: Dsn = dsn.expose_secret().parse().context("SENTRY_DSN is not a valid Sentry DSN")?;
