@@ -14,11 +14,7 @@ use support::{Server, TestDatabase, free_port, run};
 
 #[test]
 fn an_invalid_value_is_refused_naming_its_variable() {
-    let output = run(&[], &[("PORT", "not-a-port")]);
-
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "a bad PORT was accepted");
-    assert!(stderr.contains("PORT"), "the error does not name PORT: {stderr}");
+    support::assert_refused_naming("PORT", "not-a-port");
 }
 
 #[test]

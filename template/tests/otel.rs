@@ -59,21 +59,10 @@ async fn request_logs_carry_the_trace_id() {
 /// `OTEL_EXPORTER_OTLP_ENDPOINT=` in an env file leaves export off.
 #[tokio::test]
 async fn an_empty_endpoint_starts_the_service_with_export_off() {
-    let database = TestDatabase::create().await;
-    let server = Server::start(&database, &[("OTEL_EXPORTER_OTLP_ENDPOINT", "")]);
-
-    let response = reqwest::get(server.url("/health")).await.expect("request sent");
-
-    assert_eq!(response.status(), 200);
-    let (status, _) = server.stop();
-    assert!(status.success(), "exit status {status}");
+    support::assert_serves_with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "")]).await;
 }
 
 #[test]
 fn an_endpoint_that_is_not_a_url_is_refused_naming_its_variable() {
-    let output = support::run(&[], &[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318")]);
-
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "an endpoint without a scheme was accepted");
-    assert!(stderr.contains("OTEL_EXPORTER_OTLP_ENDPOINT"), "the error does not name the variable: {stderr}");
+    support::assert_refused_naming("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318");
 }

@@ -35,21 +35,10 @@ async fn a_server_error_is_reported_to_sentry() {
 /// `SENTRY_DSN=` in an env file (as `.env.production.example` has it) leaves reporting off.
 #[tokio::test]
 async fn an_empty_sentry_dsn_starts_the_service_with_reporting_off() {
-    let database = TestDatabase::create().await;
-    let server = Server::start(&database, &[("SENTRY_DSN", "")]);
-
-    let response = reqwest::get(server.url("/health")).await.expect("request sent");
-
-    assert_eq!(response.status(), 200);
-    let (status, _) = server.stop();
-    assert!(status.success(), "exit status {status}");
+    support::assert_serves_with(&[("SENTRY_DSN", "")]).await;
 }
 
 #[test]
 fn an_invalid_sentry_dsn_is_refused_naming_its_variable() {
-    let output = support::run(&[], &[("SENTRY_DSN", "not a dsn")]);
-
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "an invalid DSN was accepted");
-    assert!(stderr.contains("SENTRY_DSN"), "the error does not name SENTRY_DSN: {stderr}");
+    support::assert_refused_naming("SENTRY_DSN", "not a dsn");
 }

@@ -20,7 +20,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::helpers::{Failures, Project, Variant, clean_env, generated, http, project_name, repo_root, tail, variants, work_dir};
+use crate::helpers::{Failures, Project, Variant, clean_env, generated, http, project_name, repo_root, run, succeeded, tail, variants, work_dir};
 
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 
@@ -35,18 +35,6 @@ fn e2e_variants() -> Vec<Variant> {
             .into_iter()
             .filter(|v| *v == Variant::default_choice() || *v == Variant::maximal())
             .collect(),
-    }
-}
-
-fn run(command: &mut Command) -> Output {
-    command.output().unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"))
-}
-
-fn ok(output: &Output, what: &str) -> Result<String, String> {
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    } else {
-        Err(format!("{what} failed:\n{}", tail(output, 30)))
     }
 }
 
@@ -129,7 +117,7 @@ impl Stack {
     }
 
     fn container(&self, service: &str) -> Result<String, String> {
-        let id = ok(&self.compose(60, &["ps", "-a", "-q", service]), "compose ps")?;
+        let id = succeeded(&self.compose(60, &["ps", "-a", "-q", service]), "compose ps")?;
         id.lines().next().map(str::to_owned).ok_or_else(|| format!("no {service} container"))
     }
 
@@ -427,11 +415,11 @@ impl Deployment<'_> {
         let dir = &self.dir;
         std::fs::remove_dir_all(dir).ok();
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-        ok(&run(Command::new("cp").arg("-a").arg(format!("{}/.", self.generated.dir.display())).arg(dir)), "copy")?;
+        succeeded(&run(Command::new("cp").arg("-a").arg(format!("{}/.", self.generated.dir.display())).arg(dir)), "copy")?;
         let started = Instant::now();
         // `E2E_COLD=0` keeps Docker's layer cache, to iterate on this test quickly.
         let cold = if std::env::var("E2E_COLD").as_deref() == Ok("0") { "--pull=false" } else { "--no-cache" };
-        ok(&run(docker(1800).current_dir(dir).args(["build", cold, "--network", "host", "-t", &format!("{}:1", self.image), "."])), "cold docker build")?;
+        succeeded(&run(docker(1800).current_dir(dir).args(["build", cold, "--network", "host", "-t", &format!("{}:1", self.image), "."])), "cold docker build")?;
         self.report.cold_build = started.elapsed();
         let size = run(Command::new("docker").args(["image", "inspect", "--format", "{{.Size}}", &format!("{}:1", self.image)]));
         self.report.image_mb = String::from_utf8_lossy(&size.stdout).trim().parse::<f64>().unwrap_or(0.0) / 1e6;
@@ -441,7 +429,7 @@ impl Deployment<'_> {
         std::fs::write(&lib, source).map_err(|e| e.to_string())?;
         let started = Instant::now();
         let rebuild = run(docker(1800).current_dir(dir).args(["build", "--network", "host", "-t", &format!("{}:2", self.image), "."]));
-        let log = ok(&rebuild, "rebuild")? + &String::from_utf8_lossy(&rebuild.stderr);
+        let log = succeeded(&rebuild, "rebuild")? + &String::from_utf8_lossy(&rebuild.stderr);
         self.report.rebuild = started.elapsed();
         let lines: Vec<&str> = log.lines().collect();
         let dependencies_cached = lines.windows(2).any(|pair| pair[0].contains("rm -rf src") && pair[1].contains("Using cache"));
@@ -474,7 +462,7 @@ impl Deployment<'_> {
         set("APP_BIND_ADDRESS", "127.0.0.1".into());
         if let Some(database) = &self.database {
             run(Command::new("psql").arg(admin_url()).args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")]));
-            ok(&run(Command::new("psql").arg(admin_url()).args(["-q", "-c", &format!("CREATE DATABASE {database} OWNER e2e")])), "create the database")?;
+            succeeded(&run(Command::new("psql").arg(admin_url()).args(["-q", "-c", &format!("CREATE DATABASE {database} OWNER e2e")])), "create the database")?;
             set("DATABASE_URL", format!("postgres://e2e:e2e-s3cret@{host}:5432/{database}"));
         }
         if v.on("redis") {
@@ -491,7 +479,7 @@ impl Deployment<'_> {
         self.stack = Some(Stack { dir: dir.clone(), database: self.database.clone() });
         self.published = format!("127.0.0.1:{app_port}");
 
-        let git = |args: &[&str]| ok(&run(Command::new("git").current_dir(&dir).args(args)), &format!("git {args:?}"));
+        let git = |args: &[&str]| succeeded(&run(Command::new("git").current_dir(&dir).args(args)), &format!("git {args:?}"));
         let origin = work_dir().join("container").join(format!("{}.git", v.id()));
         std::fs::remove_dir_all(&origin).ok();
         std::fs::remove_dir_all(dir.join(".git")).ok();
@@ -503,7 +491,7 @@ impl Deployment<'_> {
         let started = Instant::now();
         // As on a host: compose would let this process's DATABASE_URL and REDIS_URL override the settings file.
         let deploy = run(clean_env(Command::new("timeout").arg("900").arg("scripts/deploy.sh").arg("--build").current_dir(&dir)));
-        let printed = ok(&deploy, "scripts/deploy.sh --build")?;
+        let printed = succeeded(&deploy, "scripts/deploy.sh --build")?;
         self.report.to_healthy = started.elapsed();
         if !printed.contains("To roll back: scripts/deploy.sh --branch main --tag 2") {
             return Err(format!("deploy.sh did not print how to roll back:\n{printed}"));
@@ -551,7 +539,7 @@ impl Deployment<'_> {
             return Err(format!("POST /api/v1/items: expected 201, saw {status} {created}"));
         }
         let id = serde_json::from_str::<serde_json::Value>(&created).map_err(|e| e.to_string())?["id"].clone();
-        ok(&self.stack()?.compose(300, &["up", "-d", "--wait", "--force-recreate", "app"]), "up --force-recreate")?;
+        succeeded(&self.stack()?.compose(300, &["up", "-d", "--wait", "--force-recreate", "app"]), "up --force-recreate")?;
         let (status, body) = http(&self.published, "GET", &format!("/api/v1/items/{id}"), &[], "")?;
         if status != 200 || !body.contains("survivor") {
             return Err(format!("the item did not survive --force-recreate: {status} {body}"));
@@ -562,7 +550,7 @@ impl Deployment<'_> {
     fn check_logs(&mut self) -> Result<(), String> {
         let request_id = self.request_id();
         http(&self.published, "GET", "/health", &[("x-request-id", &request_id)], "")?;
-        let logs = ok(&self.stack()?.compose(60, &["logs", "--no-log-prefix", "--no-color", "app"]), "compose logs")?;
+        let logs = succeeded(&self.stack()?.compose(60, &["logs", "--no-log-prefix", "--no-color", "app"]), "compose logs")?;
         let mut tagged = 0;
         for line in logs.lines().filter(|l| !l.trim().is_empty()) {
             serde_json::from_str::<serde_json::Value>(line).map_err(|e| format!("a log line is not JSON ({e}): {line}"))?;
@@ -575,14 +563,14 @@ impl Deployment<'_> {
     }
 
     fn check_migrate_profile(&mut self) -> Result<(), String> {
-        ok(&self.stack()?.compose(300, &["--profile", "migrate", "run", "--rm", "migrate"]), "the migrate profile").map(drop)
+        succeeded(&self.stack()?.compose(300, &["--profile", "migrate", "run", "--rm", "migrate"]), "the migrate profile").map(drop)
     }
 
     fn check_proxy(&mut self) -> Result<(), String> {
         let stack = self.stack()?;
-        ok(&stack.compose(300, &["--profile", "proxy", "up", "-d", "--wait", "proxy"]), "the proxy profile")?;
+        succeeded(&stack.compose(300, &["--profile", "proxy", "up", "-d", "--wait", "proxy"]), "the proxy profile")?;
         let proxied = run(Command::new("curl").args(["-sk", "--retry", "15", "--retry-all-errors", "--retry-delay", "1", "-o", "/dev/null", "-D", "-", "https://localhost/health"]));
-        ok(&stack.compose(120, &["--profile", "proxy", "stop", "proxy"]), "stop the proxy")?;
+        succeeded(&stack.compose(120, &["--profile", "proxy", "stop", "proxy"]), "stop the proxy")?;
         // The headers of the last attempt: a retried one dumps its own first.
         let headers = String::from_utf8_lossy(&proxied.stdout).to_ascii_lowercase();
         let last = headers.trim_end().rsplit("\r\n\r\n").next().unwrap_or_default();
@@ -621,12 +609,12 @@ impl Deployment<'_> {
                 // The SQLite file in the app's data volume, from the host.
                 let name = project_name(&self.variant);
                 let volume = run(Command::new("docker").args(["volume", "inspect", "--format", "{{.Mountpoint}}", &format!("{name}_app-data")]));
-                let mountpoint = ok(&volume, "docker volume inspect")?;
+                let mountpoint = succeeded(&volume, "docker volume inspect")?;
                 let file = format!("{}/{}.db", mountpoint.trim(), name.replace('-', "_"));
                 run(Command::new("sqlite3").args([&file, "DROP TABLE items"]))
             }
         };
-        ok(&drop, "drop the items table").map(|_| ())
+        succeeded(&drop, "drop the items table").map(|_| ())
     }
 
     /// A traced request's span reaches the OTLP receiver by the time the service has
@@ -634,9 +622,9 @@ impl Deployment<'_> {
     fn check_telemetry(&mut self) -> Result<(), String> {
         let stack = self.stack()?;
         if self.variant.on("otel") {
-            ok(&stack.compose(300, &["up", "-d", "--wait", "app"]), "start the app for the trace check")?;
+            succeeded(&stack.compose(300, &["up", "-d", "--wait", "app"]), "start the app for the trace check")?;
             http(&self.published, "GET", "/health", &[("traceparent", &format!("00-{TRACE_ID}-b7ad6b7169203331-01"))], "")?;
-            ok(&stack.compose(120, &["stop", "app"]), "stop")?;
+            succeeded(&stack.compose(120, &["stop", "app"]), "stop")?;
             let trace_id: Vec<u8> = (0..32).step_by(2).map(|i| u8::from_str_radix(&TRACE_ID[i..i + 2], 16).unwrap_or(0)).collect();
             let exported = self.otlp.received().iter().any(|body| body.windows(16).any(|w| w == trace_id));
             if !exported {
@@ -644,13 +632,13 @@ impl Deployment<'_> {
             }
         }
         if self.variant.on("sentry") {
-            ok(&stack.compose(300, &["up", "-d", "--wait", "app"]), "start the app for the Sentry check")?;
+            succeeded(&stack.compose(300, &["up", "-d", "--wait", "app"]), "start the app for the Sentry check")?;
             self.drop_items_table()?;
             let (status, _) = http(&self.published, "GET", "/api/v1/items", &[], "")?;
             if status != 500 {
                 return Err(format!("GET /api/v1/items without its table: expected 500, saw {status}"));
             }
-            ok(&stack.compose(120, &["stop", "app"]), "stop")?;
+            succeeded(&stack.compose(120, &["stop", "app"]), "stop")?;
             let reported = self.sentry.received().iter().any(|body| String::from_utf8_lossy(body).contains(r#""type":"event""#));
             if !reported {
                 return Err(format!("no error event reached the Sentry endpoint ({} envelopes)", self.sentry.received().len()));
@@ -700,7 +688,7 @@ fn stop_under_load(stack: &Stack) -> Result<(usize, usize, Vec<String>, Duration
     for worker in workers {
         worker.join().map_err(|_| "a load thread panicked".to_owned())?;
     }
-    ok(&stopped, "compose stop")?;
+    succeeded(&stopped, "compose stop")?;
     let (served, refused, failed) = std::mem::take(&mut *outcomes.lock().expect("outcomes"));
     if served == 0 {
         return Err("the load generator got no answer at all".into());

@@ -24,7 +24,7 @@ use std::{
 
 use crate::{
     build::cargo_for,
-    helpers::{Failures, Project, Response, Variant, all_projects, exchange, project_name, tail, work_dir},
+    helpers::{Failures, Project, Response, Variant, all_projects, exchange, project_name, run, succeeded, work_dir},
 };
 
 /// What the API may take to answer while the database is down: the pool's acquire
@@ -40,14 +40,6 @@ const LOAD_CLIENTS: usize = 16;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
-
-fn run(command: &mut Command) -> Output {
-    command.output().unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"))
-}
-
-fn succeeded(output: &Output, what: &str) -> Result<(), String> {
-    if output.status.success() { Ok(()) } else { Err(format!("{what} failed:\n{}", tail(output, 20))) }
 }
 
 /// The variant's service binary, built (or found up to date) with the `build` tier's settings.
@@ -104,11 +96,11 @@ impl Postgres {
     fn resume(&self) -> Result<(), String> {
         let options = format!("-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off", self.port, self.data.display());
         let log = self.data.join("server.log");
-        succeeded(&self.pg_ctl(&["-w", "-l", &log.to_string_lossy(), "-o", &options, "start"]), "pg_ctl start")
+        succeeded(&self.pg_ctl(&["-w", "-l", &log.to_string_lossy(), "-o", &options, "start"]), "pg_ctl start").map(drop)
     }
 
     fn halt(&self) -> Result<(), String> {
-        succeeded(&self.pg_ctl(&["-w", "-m", "fast", "stop"]), "pg_ctl stop")
+        succeeded(&self.pg_ctl(&["-w", "-m", "fast", "stop"]), "pg_ctl stop").map(drop)
     }
 
     /// A new, empty database on this server, and its URL.

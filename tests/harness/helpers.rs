@@ -176,6 +176,20 @@ impl Failures {
     }
 }
 
+/// Runs `command` to completion; only a program that cannot start at all panics.
+pub fn run(command: &mut Command) -> Output {
+    command.output().unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"))
+}
+
+/// The standard output of a command that succeeded, or `what` failed with its last lines.
+pub fn succeeded(output: &Output, what: &str) -> Result<String, String> {
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(format!("{what} failed:\n{}", tail(output, 30)))
+    }
+}
+
 /// The last `lines` lines of a command's output, for failure reports.
 pub fn tail(output: &Output, lines: usize) -> String {
     let text = format!(

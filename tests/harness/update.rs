@@ -18,7 +18,7 @@ use std::{
 
 use crate::{
     build::cargo_for,
-    helpers::{CARGO_GENERATE, Failures, Project, Variant, project_name, repo_root, tail, variants, work_dir},
+    helpers::{CARGO_GENERATE, Failures, Project, Variant, project_name, repo_root, run, succeeded, tail, variants, work_dir},
 };
 
 /// Where the template copy and its two releases live.
@@ -37,23 +37,11 @@ const USER_DOCKERFILE_LINE: &str = "# The user's own note.";
 const TEMPLATE_DEPENDENCY: (&str, &str) = ("ryu", "ryu = \"1\"");
 const USER_DEPENDENCY: (&str, &str) = ("itoa", "itoa = \"1\"");
 
-fn run(command: &mut Command) -> Output {
-    command.output().unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"))
-}
-
 fn git(dir: &Path, args: &[&str]) -> Output {
     run(Command::new("git")
         .current_dir(dir)
         .args(["-c", "user.name=harness", "-c", "user.email=harness@localhost", "-c", "init.defaultBranch=main"])
         .args(args))
-}
-
-fn succeeded(output: Output, what: &str) -> Result<String, String> {
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    } else {
-        Err(format!("{what} failed:\n{}", tail(&output, 20)))
-    }
 }
 
 fn edit(path: &Path, change: impl FnOnce(String) -> String) {
@@ -105,7 +93,7 @@ fn releases() -> &'static Releases {
             (&["commit", "--quiet", "-m", "old release"][..], "git commit"),
             (&["tag", &format!("v{old}")][..], "git tag"),
         ] {
-            succeeded(git(&repository, args), what).expect("the old release");
+            succeeded(&git(&repository, args), what).expect("the old release");
         }
 
         edit(&template.join("Dockerfile"), |text| format!("{text}{TEMPLATE_DOCKERFILE_LINE}\n"));
@@ -127,7 +115,7 @@ fn releases() -> &'static Releases {
             (&["commit", "--quiet", "-m", "new release"][..], "git commit"),
             (&["tag", &format!("v{new}")][..], "git tag"),
         ] {
-            succeeded(git(&repository, args), what).expect("the new release");
+            succeeded(&git(&repository, args), what).expect("the new release");
         }
         Releases { repository, old, new }
     })
@@ -150,7 +138,7 @@ fn user_project(variant: Variant, case: &str) -> Result<Project, String> {
     CHECKOUT.get_or_init(|| {
         std::fs::remove_dir_all(&old_checkout).ok();
         let clone = git(repo_root(), &["clone", "--quiet", "--branch", &format!("v{}", releases.old), &releases.repository.to_string_lossy(), &old_checkout.to_string_lossy()]);
-        succeeded(clone, "cloning the old release").expect("the old release checked out");
+        succeeded(&clone, "cloning the old release").expect("the old release checked out");
     });
     let destination = work_dir().join("update/projects").join(case).join(variant.id());
     std::fs::remove_dir_all(&destination).ok();
@@ -162,12 +150,12 @@ fn user_project(variant: Variant, case: &str) -> Result<Project, String> {
     for define in variant.defines() {
         generate.args(["-d", &define]);
     }
-    succeeded(run(as_user(&mut generate)), "generating at the old release")?;
+    succeeded(&run(as_user(&mut generate)), "generating at the old release")?;
     let project = Project { variant, dir: destination.join(&name) };
     let dir = &project.dir;
-    succeeded(git(dir, &["init", "--quiet"]), "git init")?;
-    succeeded(git(dir, &["add", "--all"]), "git add")?;
-    succeeded(git(dir, &["commit", "--quiet", "-m", "generated"]), "git commit")?;
+    succeeded(&git(dir, &["init", "--quiet"]), "git init")?;
+    succeeded(&git(dir, &["add", "--all"]), "git add")?;
+    succeeded(&git(dir, &["commit", "--quiet", "-m", "generated"]), "git commit")?;
 
     edit(&dir.join("Dockerfile"), |text| format!("{USER_DOCKERFILE_LINE}\n{text}"));
     edit(&dir.join(".env.example"), |text| {
@@ -176,9 +164,9 @@ fn user_project(variant: Variant, case: &str) -> Result<Project, String> {
     edit(&dir.join("docs/deployment.md"), |text| format!("{text}\nOur own deployment notes.\n"));
     std::fs::write(dir.join("NOTES.md"), "The user's own file.\n").map_err(|e| e.to_string())?;
     edit(&dir.join("Cargo.toml"), |text| text.replacen("anyhow = \"1\"\n", &format!("anyhow = \"1\"\n{}\n", USER_DEPENDENCY.1), 1));
-    succeeded(run(&mut cargo_for(&project, &["update", "--workspace", "--quiet"])), "cargo update after the user's new dependency")?;
-    succeeded(git(dir, &["add", "--all"]), "git add")?;
-    succeeded(git(dir, &["commit", "--quiet", "-m", "the user's changes"]), "git commit")?;
+    succeeded(&run(&mut cargo_for(&project, &["update", "--workspace", "--quiet"])), "cargo update after the user's new dependency")?;
+    succeeded(&git(dir, &["add", "--all"]), "git add")?;
+    succeeded(&git(dir, &["commit", "--quiet", "-m", "the user's changes"]), "git commit")?;
     Ok(project)
 }
 
@@ -232,7 +220,7 @@ fn check_update(project: &Project) -> Result<Checked, String> {
     if !output.status.success() {
         return Err(format!("the update failed ({}):\n{printed}", output.status));
     }
-    let unmerged = succeeded(git(&project.dir, &["diff", "--name-only", "--diff-filter=U"]), "git diff")?;
+    let unmerged = succeeded(&git(&project.dir, &["diff", "--name-only", "--diff-filter=U"]), "git diff")?;
     let conflicts: Vec<String> = unmerged.lines().map(str::to_owned).collect();
     let expected = [".env.example", "docs/deployment.md"];
     if conflicts != expected {
@@ -265,7 +253,7 @@ fn check_update(project: &Project) -> Result<Checked, String> {
         return Err(format!("Cargo.toml lacks the user's or the template's new dependency:\n{manifest}"));
     }
     let locked = run(&mut cargo_for(project, &["metadata", "--locked", "--format-version", "1"]));
-    succeeded(locked, "cargo metadata --locked after the update")?;
+    succeeded(&locked, "cargo metadata --locked after the update")?;
     let lockfile = project.read("Cargo.lock");
     for (dependency, _) in [USER_DEPENDENCY, TEMPLATE_DEPENDENCY] {
         if !root_dependencies(&lockfile, &project_name_of(project)).contains(dependency) {
@@ -285,8 +273,8 @@ fn check_update(project: &Project) -> Result<Checked, String> {
         return Err(format!("the update did not print how to undo it:\n{printed}"));
     }
 
-    succeeded(git(&project.dir, &["reset", "--quiet", "--hard", "HEAD"]), "git reset --hard HEAD")?;
-    let status = succeeded(git(&project.dir, &["status", "--porcelain"]), "git status")?;
+    succeeded(&git(&project.dir, &["reset", "--quiet", "--hard", "HEAD"]), "git reset --hard HEAD")?;
+    let status = succeeded(&git(&project.dir, &["status", "--porcelain"]), "git status")?;
     if !status.is_empty() || snapshot(project) != before {
         return Err(format!("`git reset --hard HEAD` did not restore the tree exactly:\n{status}"));
     }
@@ -325,13 +313,13 @@ fn the_extreme_variants_build_lint_and_pass_their_tests_after_an_update() {
         }
         let outcome = user_project(variant, "build").and_then(|project| {
             let output = update(&project, &["--to", &releases().new]);
-            succeeded(output, "the update")?;
+            succeeded(&output, "the update")?;
             // The conflicts resolved as a user taking the template's side would.
-            succeeded(git(&project.dir, &["checkout", "--theirs", ".env.example"]), "taking the template's .env.example")?;
-            succeeded(git(&project.dir, &["add", ".env.example"]), "git add")?;
-            succeeded(git(&project.dir, &["rm", "--quiet", "docs/deployment.md"]), "git rm")?;
+            succeeded(&git(&project.dir, &["checkout", "--theirs", ".env.example"]), "taking the template's .env.example")?;
+            succeeded(&git(&project.dir, &["add", ".env.example"]), "git add")?;
+            succeeded(&git(&project.dir, &["rm", "--quiet", "docs/deployment.md"]), "git rm")?;
             for args in [&["clippy", "--locked", "--all-targets", "--", "-D", "warnings"][..], &["test", "--locked"][..]] {
-                succeeded(run(&mut cargo_for(&project, args)), &format!("cargo {}", args[0]))?;
+                succeeded(&run(&mut cargo_for(&project, args)), &format!("cargo {}", args[0]))?;
             }
             Ok(())
         });
@@ -362,10 +350,10 @@ fn check_exits_1_while_a_newer_release_exists_and_0_after_the_update() {
 
     let behind = update(&project, &["--check"]);
     let updated = update(&project, &["--to", &releases().new]);
-    succeeded(git(&project.dir, &["checkout", "--theirs", ".env.example"]), "resolve").expect("resolved");
-    succeeded(git(&project.dir, &["add", ".env.example"]), "git add").expect("resolved");
-    succeeded(git(&project.dir, &["rm", "--quiet", "docs/deployment.md"]), "git rm").expect("resolved");
-    succeeded(git(&project.dir, &["commit", "--quiet", "-m", "Update from the template"]), "git commit").expect("committed");
+    succeeded(&git(&project.dir, &["checkout", "--theirs", ".env.example"]), "resolve").expect("resolved");
+    succeeded(&git(&project.dir, &["add", ".env.example"]), "git add").expect("resolved");
+    succeeded(&git(&project.dir, &["rm", "--quiet", "docs/deployment.md"]), "git rm").expect("resolved");
+    succeeded(&git(&project.dir, &["commit", "--quiet", "-m", "Update from the template"]), "git commit").expect("committed");
     let current = update(&project, &["--check"]);
 
     assert_eq!(behind.status.code(), Some(1), "--check behind the newest release:\n{}", tail(&behind, 5));
@@ -388,30 +376,30 @@ fn the_default_variant_updates_from_the_first_release_to_this_tree() {
     // This repository's history and tags, with the tree as it is now tagged as its version.
     let source = work_dir().join("update/this-tree");
     std::fs::remove_dir_all(&source).ok();
-    succeeded(git(repo_root(), &["clone", "--quiet", &repo_root().to_string_lossy(), &source.to_string_lossy()]), "clone").expect("a clone");
+    succeeded(&git(repo_root(), &["clone", "--quiet", &repo_root().to_string_lossy(), &source.to_string_lossy()]), "clone").expect("a clone");
     copy_checkout(&source);
-    succeeded(git(&source, &["add", "--all"]), "git add").expect("the tree staged");
-    succeeded(git(&source, &["commit", "--quiet", "--allow-empty", "-m", "this tree"]), "git commit").expect("the tree committed");
-    succeeded(git(&source, &["tag", "--force", &format!("v{current}")]), "git tag").expect("the tree tagged");
+    succeeded(&git(&source, &["add", "--all"]), "git add").expect("the tree staged");
+    succeeded(&git(&source, &["commit", "--quiet", "--allow-empty", "-m", "this tree"]), "git commit").expect("the tree committed");
+    succeeded(&git(&source, &["tag", "--force", &format!("v{current}")]), "git tag").expect("the tree tagged");
     let old_checkout = work_dir().join("update/first-release");
     std::fs::remove_dir_all(&old_checkout).ok();
-    succeeded(git(repo_root(), &["clone", "--quiet", "--branch", &format!("v{first}"), &source.to_string_lossy(), &old_checkout.to_string_lossy()]), "clone").expect("the first release");
+    succeeded(&git(repo_root(), &["clone", "--quiet", "--branch", &format!("v{first}"), &source.to_string_lossy(), &old_checkout.to_string_lossy()]), "clone").expect("the first release");
     let destination = work_dir().join("update/from-first-release");
     std::fs::remove_dir_all(&destination).ok();
     std::fs::create_dir_all(&destination).expect("destination");
     let mut generate = Command::new(CARGO_GENERATE);
     generate.args(["generate", "--silent", "--vcs", "none", "--name", "first-release", "--path"]).arg(&old_checkout).arg("--destination").arg(&destination);
-    succeeded(run(as_user(&mut generate)), &format!("generating at v{first}")).expect("generated");
+    succeeded(&run(as_user(&mut generate)), &format!("generating at v{first}")).expect("generated");
     let project = Project { variant: Variant::default_choice(), dir: destination.join("first-release") };
     for args in [&["init", "--quiet"][..], &["add", "--all"][..], &["commit", "--quiet", "-m", "generated"][..]] {
-        succeeded(git(&project.dir, args), "git").expect("committed");
+        succeeded(&git(&project.dir, args), "git").expect("committed");
     }
 
     let output = run(as_user(Command::new(project.path("scripts/update-template.sh")).current_dir(&project.dir).args(["--from", &source.to_string_lossy(), "--to", &current])));
 
     assert!(output.status.success(), "the update from v{first} to {current} failed:\n{}", tail(&output, 20));
-    let conflicts = succeeded(git(&project.dir, &["diff", "--name-only", "--diff-filter=U"]), "git diff").expect("git diff");
+    let conflicts = succeeded(&git(&project.dir, &["diff", "--name-only", "--diff-filter=U"]), "git diff").expect("git diff");
     assert!(conflicts.is_empty(), "an unchanged project got conflicts: {conflicts}");
-    succeeded(run(&mut cargo_for(&project, &["metadata", "--locked", "--format-version", "1"])), "cargo metadata --locked").expect("a consistent Cargo.lock");
+    succeeded(&run(&mut cargo_for(&project, &["metadata", "--locked", "--format-version", "1"])), "cargo metadata --locked").expect("a consistent Cargo.lock");
     assert_eq!(recorded_version(&project.read(".template/answers.toml")), current, "the recorded version");
 }

@@ -44,6 +44,27 @@ pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
         .expect("the binary runs")
 }
 
+/// Runs the binary with `variable=value` and asserts it refuses to start, naming the variable.
+pub fn assert_refused_naming(variable: &str, value: &str) {
+    let output = run(&[], &[(variable, value)]);
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{variable}={value:?} was accepted");
+    assert!(stderr.contains(variable), "the error does not name {variable}: {stderr}");
+}
+
+/// Starts `serve` with `env` on top, asserts `/health` answers 200 and SIGTERM exits 0.
+pub async fn assert_serves_with(env: &[(&str, &str)]) {
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database, env);
+
+    let response = reqwest::get(server.url("/health")).await.expect("request sent");
+
+    assert_eq!(response.status(), 200, "/health with {env:?}");
+    let (status, _) = server.stop();
+    assert!(status.success(), "exit status {status} with {env:?}");
+}
+
 /// `serve` running in the background, its stdout collected line by line.
 pub struct Server {
     child: Child,
@@ -54,7 +75,7 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `serve` on a free port and waits until it accepts connections.
+    /// Starts `serve` on a port it picks itself and waits until it says it listens.
     pub fn start(database: &TestDatabase, env: &[(&str, &str)]) -> Self {
         Self::spawn(Command::new(BINARY), database, env)
     }
@@ -67,12 +88,13 @@ impl Server {
     }
 
     fn spawn(mut command: Command, database: &TestDatabase, env: &[(&str, &str)]) -> Self {
-        let port = free_port();
         let host = env.iter().find(|(name, _)| *name == "HOST").map_or("127.0.0.1", |(_, host)| host).to_owned();
         let mut child = command
             .envs([
                 ("HOST", "127.0.0.1"),
-                ("PORT", &port.to_string()),
+                // Port 0: a port chosen here and freed could be taken by another test's
+                // listener before the server binds it.
+                ("PORT", "0"),
                 ("DATABASE_URL", database.url.as_str()),
                 ("LOG_FORMAT", "json"),
                 ("RUST_LOG", "info"),
@@ -91,16 +113,25 @@ impl Server {
                 }
             }
         });
-        let server = Self { child, host, port, lines, reader: Some(reader) };
-        server.wait_until_listening();
+        let mut server = Self { child, host, port: 0, lines, reader: Some(reader) };
+        server.port = server.wait_until_listening();
         server
     }
 
-    fn wait_until_listening(&self) {
+    /// The port of the server's `listening` log line, once it has written it.
+    fn wait_until_listening(&self) -> u16 {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect((self.host.as_str(), self.port)).is_err() {
-            assert!(Instant::now() < deadline, "the server did not listen on {}:{} within 30 s", self.host, self.port);
-            std::thread::sleep(Duration::from_millis(50));
+        loop {
+            let port = self.lines().iter().find_map(|line| {
+                let line: serde_json::Value = serde_json::from_str(line).ok()?;
+                let address = line.get("address")?.as_str()?;
+                (line["message"] == "listening").then(|| address.rsplit(':').next()?.parse().ok())?
+            });
+            if let Some(port) = port {
+                return port;
+            }
+            assert!(Instant::now() < deadline, "the server did not say it listens within 30 s:\n{}", self.lines().join("\n"));
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
