@@ -4,9 +4,10 @@
 //! `--help` lists every variable the service reads and a bad value is reported
 //! under the variable's name.
 
-use std::{ffi::OsString, str::FromStr, time::Duration};
+use std::{ffi::OsString, net::IpAddr, str::FromStr, time::Duration};
 
 use axum::http::{HeaderValue, Uri};
+use ipnet::IpNet;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum, error::ErrorKind};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -51,6 +52,8 @@ pub enum Command {
     Migrate,
     /// Exit 0 only if `GET /health` on the local port answers 200 (for container health checks).
     Healthcheck,
+    /// Print the OpenAPI document this build serves (`openapi.json` holds a copy).
+    Openapi,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -60,6 +63,8 @@ pub struct Config {
     pub app_env: AppEnv,
     #[command(flatten)]
     pub http: HttpConfig,
+    #[command(flatten)]
+    pub rate_limit: RateLimitConfig,
     #[command(flatten)]
     pub log: LogConfig,
     #[command(flatten)]
@@ -125,6 +130,9 @@ pub struct HttpConfig {
     /// Longest `x-request-id` taken from a client; a longer or non-printable one is replaced.
     #[arg(long, env = "MAX_REQUEST_ID_LENGTH", value_name = "MAX_REQUEST_ID_LENGTH", default_value_t = 128, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_request_id_length: u16,
+    /// Serve the interactive API docs at `/api/docs` (`/api/openapi.json` is always served).
+    #[arg(long, env = "API_DOCS", value_name = "API_DOCS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub api_docs: bool,
 }
 
 impl HttpConfig {
@@ -177,6 +185,49 @@ fn parse_origin(origin: &str) -> Result<HeaderValue, String> {
         return Err(refused());
     }
     HeaderValue::from_str(origin).map_err(|_| refused())
+}
+
+/// Per-client limits on `/api/v1`, each client a token bucket. Per process: N replicas
+/// let a client through at N times the rate.
+#[derive(Debug, Clone, Args)]
+pub struct RateLimitConfig {
+    /// Requests per second a client may sustain on the API (0 turns the limit off).
+    #[arg(long, env = "RATE_LIMIT_PER_SECOND", value_name = "RATE_LIMIT_PER_SECOND", default_value_t = 20)]
+    pub rate_limit_per_second: u32,
+    /// Requests a client may send at once above the sustained rate.
+    #[arg(long, env = "RATE_LIMIT_BURST", value_name = "RATE_LIMIT_BURST", default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_burst: u32,
+    /// Comma-separated proxies (CIDRs or addresses) whose `X-Forwarded-For` names the client;
+    /// empty: the peer address is the client, and the header is ignored.
+    #[arg(long, env = "TRUSTED_PROXIES", value_name = "TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
+}
+
+/// The networks a request may come through and still name its client in `X-Forwarded-For`.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    pub fn contains(&self, address: &IpAddr) -> bool {
+        self.0.iter().any(|network| network.contains(address))
+    }
+}
+
+impl FromStr for TrustedProxies {
+    type Err = String;
+
+    fn from_str(list: &str) -> Result<Self, String> {
+        let entries = list.split(',').map(str::trim).filter(|entry| !entry.is_empty());
+        entries.map(parse_network).collect::<Result<_, _>>().map(Self)
+    }
+}
+
+/// A CIDR such as `10.0.0.0/8`, or one address.
+fn parse_network(entry: &str) -> Result<IpNet, String> {
+    entry
+        .parse::<IpNet>()
+        .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("`{entry}` is not an address or a CIDR such as 10.0.0.0/8"))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -388,6 +439,34 @@ mod tests {
         let origins: Vec<_> = config.http.cors_allowed_origins.header_values().collect();
 
         assert_eq!(origins, ["https://a.example", "http://b.example:8080"]);
+    }
+
+    #[test]
+    fn trusted_proxies_take_cidrs_and_single_addresses() {
+        let config = parse(&["--trusted-proxies", "10.0.0.0/8, 192.0.2.7,fd00::/8"]).expect("proxies parse");
+
+        let proxies = &config.rate_limit.trusted_proxies;
+
+        for inside in ["10.1.2.3", "192.0.2.7", "fd00::1"] {
+            assert!(proxies.contains(&inside.parse().expect("an address")), "{inside} is trusted");
+        }
+        for outside in ["11.0.0.1", "192.0.2.8", "::1"] {
+            assert!(!proxies.contains(&outside.parse().expect("an address")), "{outside} is not trusted");
+        }
+    }
+
+    #[test]
+    fn a_trusted_proxy_that_is_not_a_network_is_refused_naming_its_variable() {
+        let error = parse(&["--trusted-proxies", "10.0.0.0/8,proxy.internal"]).expect_err("a host name was accepted");
+
+        assert!(error.contains("TRUSTED_PROXIES") && error.contains("proxy.internal"), "error: {error}");
+    }
+
+    #[test]
+    fn no_proxy_is_trusted_by_default() {
+        let config = parse(&[]).expect("the defaults parse");
+
+        assert!(!config.rate_limit.trusted_proxies.contains(&"127.0.0.1".parse().expect("an address")));
     }
 
     #[test]

@@ -6,12 +6,16 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::{db, request_id};
 
 /// What a 503 asks clients to wait before retrying, in seconds.
-const RETRY_AFTER_SECS: &str = "5";
+const RETRY_AFTER_SECS: u64 = 5;
+
+/// The media type of every error answer.
+pub const PROBLEM_JSON: &str = "application/problem+json";
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
@@ -30,6 +34,8 @@ pub enum AppError {
     Conflict(String),
     #[error("the request took too long")]
     Timeout,
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     /// A backing service the request needs is down or overloaded: worth retrying later.
     #[error("the {dependency} is unavailable; retry later")]
     Unavailable {
@@ -52,10 +58,39 @@ impl AppError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+
+    /// Seconds a client should wait before trying again, for the errors that pass.
+    fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            Self::Unavailable { .. } => Some(RETRY_AFTER_SECS),
+            _ => None,
+        }
+    }
+}
+
+/// The body of every error answer: RFC 9457 problem details.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: the status tells the kind of problem.
+    #[serde(rename = "type")]
+    #[schema(rename = "type", example = "about:blank")]
+    kind: &'static str,
+    /// The status's reason phrase.
+    #[schema(example = "Not Found")]
+    title: &'static str,
+    #[schema(example = 404)]
+    status: u16,
+    /// What went wrong, for a person to read; never internal details.
+    #[schema(example = "no such resource")]
+    detail: String,
+    /// The request's `x-request-id`, to find its log lines.
+    request_id: Option<String>,
 }
 
 impl From<sqlx::Error> for AppError {
@@ -100,23 +135,16 @@ impl IntoResponse for AppError {
             }
             _ => self.to_string(),
         };
-        let body = json!({
-            "type": "about:blank",
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "status": status.as_u16(),
-            "detail": detail,
-            "request_id": request_id::current(),
-        });
-        let mut response = (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            Json(body),
-        )
-            .into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        let body = Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail,
+            request_id: request_id::current(),
+        };
+        let mut response = (status, [(header::CONTENT_TYPE, PROBLEM_JSON)], Json(body)).into_response();
+        if let Some(seconds) = self.retry_after_secs() {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -1,5 +1,6 @@
 //! {{project-name}}: an HTTP service on axum, tokio and sqlx.
 
+pub mod api_doc;
 pub mod body_limit;
 {% if redis -%}
 pub mod cache;
@@ -9,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod healthcheck;
 pub mod items;
+pub mod rate_limit;
 pub mod request_id;
 pub mod routes;
 pub mod server;

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use {{crate_name}}::{
     config::{Cli, Command, Config},
-    db, healthcheck, shutdown, startup, telemetry,
+    api_doc, db, healthcheck, shutdown, startup, telemetry,
 };
 
 #[tokio::main]
@@ -12,6 +12,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(cli.config).await,
         Command::Migrate => migrate(cli.config).await,
         Command::Healthcheck => healthcheck::run(&cli.config.http).await,
+        Command::Openapi => api_doc::print(),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@
 use std::{
     future::Future,
     io,
+    net::SocketAddr,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -12,7 +13,7 @@ use std::{
     time::Duration,
 };
 
-use axum::{Router, body::Body, http::Request};
+use axum::{Router, body::Body, extract::ConnectInfo, http::Request};
 use hyper::{body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::{
     rt::{TokioIo, TokioTimer},
@@ -87,7 +88,7 @@ pub async fn serve(
         };
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => connections.serve(stream, Some(slot)),
+                Ok((stream, peer)) => connections.serve(stream, peer, Some(slot)),
                 Err(error) => pause_after(error).await,
             },
             () = &mut shutdown => break,
@@ -97,8 +98,8 @@ pub async fn serve(
     let listener = listener.into_std()?;
     stop_completing_connections(&listener);
     sleep(HANDSHAKES_SETTLE).await;
-    for stream in queued_connections(&listener) {
-        connections.serve(stream, None);
+    for (stream, peer) in queued_connections(&listener) {
+        connections.serve(stream, peer, None);
     }
     drop(listener);
     connections.shut_down(deadline).await;
@@ -160,12 +161,12 @@ fn stop_completing_connections(listener: &std::net::TcpListener) {
 fn stop_completing_connections(_listener: &std::net::TcpListener) {}
 
 /// Every connection the kernel has completed and queued, without waiting for more.
-fn queued_connections(listener: &std::net::TcpListener) -> Vec<TcpStream> {
+fn queued_connections(listener: &std::net::TcpListener) -> Vec<(TcpStream, SocketAddr)> {
     let mut queued = Vec::new();
     loop {
         match listener.accept() {
-            Ok((stream, _)) => match stream.set_nonblocking(true).and_then(|()| TcpStream::from_std(stream)) {
-                Ok(stream) => queued.push(stream),
+            Ok((stream, peer)) => match stream.set_nonblocking(true).and_then(|()| TcpStream::from_std(stream)) {
+                Ok(stream) => queued.push((stream, peer)),
                 Err(error) => tracing::warn!(%error, "could not serve a queued connection"),
             },
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => return queued,
@@ -203,15 +204,17 @@ impl Connections {
     }
 
     /// Serves one connection in a task of its own; `slot` is released when it closes.
-    fn serve(&self, stream: TcpStream, slot: Option<OwnedSemaphorePermit>) {
+    /// Handlers find the client's address as axum's `ConnectInfo`.
+    fn serve(&self, stream: TcpStream, peer: SocketAddr, slot: Option<OwnedSemaphorePermit>) {
         // Responses leave at once instead of waiting on Nagle's algorithm.
         stream.set_nodelay(true).ok();
         let first_request = FirstRequest::new(&self.awaiting_first_request);
         let service = service_fn({
             let router = self.router.clone();
             let first_request = Arc::clone(&first_request);
-            move |request: Request<Incoming>| {
+            move |mut request: Request<Incoming>| {
                 first_request.arrived();
+                request.extensions_mut().insert(ConnectInfo(peer));
                 router.clone().oneshot(request.map(Body::new))
             }
         });

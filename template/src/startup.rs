@@ -21,11 +21,11 @@ use tower_http::{
 use tracing::Level;
 
 use crate::{
-    body_limit,
-    config::{Config, HttpConfig},
+    api_doc, body_limit,
+    config::{Config, HttpConfig, RateLimitConfig},
     db::{self, DbPool},
     error::AppError,
-    request_id, routes,
+    rate_limit, request_id, routes,
     server::{self, Limits},
     state::AppState,
     telemetry,
@@ -53,7 +53,7 @@ impl App {
     /// Like [`App::build`], on a pool the caller opened (tests pass a fresh database).
     pub async fn build_with_pool(config: Config, db: DbPool) -> anyhow::Result<Self> {
         let state = AppState::new(&config, db)?;
-        let router = router(state.clone(), &config.http);
+        let router = router(state.clone(), &config.http, &config.rate_limit);
         let limits = Limits::from(&config.http);
         let open_file_limit = server::raise_open_file_limit().context("could not raise the open-file limit")?;
         if open_file_limit < limits.max_connections as u64 + RESERVED_FILES {
@@ -96,7 +96,7 @@ impl App {
 const RESERVED_FILES: u64 = 64;
 
 /// The complete HTTP stack: routes, then middleware from the outside in.
-pub fn router(state: AppState, http: &HttpConfig) -> Router {
+pub fn router(state: AppState, http: &HttpConfig, rate_limit: &RateLimitConfig) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(http.cors_allowed_origins.header_values()))
         .allow_methods(AllowMethods::mirror_request())
@@ -133,9 +133,11 @@ pub fn router(state: AppState, http: &HttpConfig) -> Router {
         .layer(CatchPanicLayer::custom(|_panic| {
             AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
         }));
-    routes::router()
+    let (routes, paths) = routes::router(rate_limit::layer(rate_limit));
+    routes
         .layer(DefaultBodyLimit::max(http.max_body_bytes))
         .with_state(state)
+        .merge(api_doc::router(&api_doc::document(paths), http.api_docs))
         .layer(middleware)
 }
 

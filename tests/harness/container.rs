@@ -429,7 +429,7 @@ impl Deployment<'_> {
         std::fs::write(&lib, source).map_err(|e| e.to_string())?;
         let started = Instant::now();
         let rebuild = run(docker(1800).current_dir(dir).args(["build", "--network", "host", "-t", &format!("{}:2", self.image), "."]));
-        let log = succeeded(&rebuild, "rebuild")? + &String::from_utf8_lossy(&rebuild.stderr);
+        let log = succeeded(&rebuild, "rebuild")? + String::from_utf8_lossy(&rebuild.stderr).as_ref();
         self.report.rebuild = started.elapsed();
         let lines: Vec<&str> = log.lines().collect();
         let dependencies_cached = lines.windows(2).any(|pair| pair[0].contains("rm -rf src") && pair[1].contains("Using cache"));

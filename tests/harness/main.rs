@@ -5,6 +5,8 @@
 //! - `build`: each variant as a standalone project: fmt, clippy, its own tests;
 //! - `faults`: each variant's service against a Postgres and a Redis that are stopped
 //!   and started under it, and stopped under load;
+//! - `contract`: each variant's service fuzzed by Schemathesis against its own OpenAPI
+//!   document, on a real database (and Redis where chosen);
 //! - `update`: a project generated from one release takes the next by a three-way merge;
 //! - `container`: production images run end to end on a Docker engine;
 //! - `repo`: this repository's own scripts and workflow.
@@ -13,10 +15,12 @@
 
 mod build;
 mod container;
+mod contract;
 mod deploy;
 mod faults;
 mod helpers;
 mod hooks;
 mod render;
 mod repo;
+mod services;
 mod update;

@@ -19,7 +19,13 @@ const ALWAYS: &[&str] = &[
     "src/config.rs",
     "src/db.rs",
     "src/startup.rs",
+    "src/api_doc.rs",
+    "src/rate_limit.rs",
+    "openapi.json",
+    "schemathesis.toml",
     "tests/api/main.rs",
+    "tests/api/openapi.rs",
+    "tests/api/rate_limit.rs",
     "tests/support/app.rs",
     "tests/cli.rs",
 ];

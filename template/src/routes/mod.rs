@@ -1,18 +1,34 @@
-//! The HTTP surface: every route, and the fallbacks that keep errors JSON.
+//! The HTTP surface: every route, and the fallbacks that keep errors JSON. Routes are
+//! added through utoipa-axum's `OpenApiRouter`, so the OpenAPI document lists exactly
+//! the routes served.
 
 mod extract;
 mod health;
 mod items;
 
-use axum::{Router, routing::get};
+use axum::Router;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{error::AppError, state::AppState};
+use crate::{error::AppError, rate_limit::RateLimitLayer, state::AppState};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health::live))
-        .route("/health/ready", get(health::ready))
-        .nest("/api/v1/items", items::router())
+/// Where versioned API routes live: rate limited, unlike the probes.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// The routes, and the OpenAPI paths that describe them.
+pub fn router(rate_limit: Option<RateLimitLayer>) -> (Router<AppState>, OpenApi) {
+    let api = OpenApiRouter::new().nest("/items", items::router());
+    let api = match rate_limit {
+        Some(rate_limit) => api.layer(rate_limit),
+        None => api,
+    };
+    let (router, document) = OpenApiRouter::new()
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
+        .nest(API_PREFIX, api)
+        .split_for_parts();
+    let router = router
         .fallback(|| async { AppError::NotFound })
-        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed });
+    (router, document)
 }

@@ -7,6 +7,8 @@ mod errors;
 mod health;
 mod items;
 mod middleware;
+mod openapi;
+mod rate_limit;
 #[path = "../support/mod.rs"]
 mod support;
 {% if database == "postgres" -%}

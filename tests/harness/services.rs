@@ -1,0 +1,247 @@
+//! The services the `faults` and `contract` tiers run each variant's binary against:
+//! a Postgres and a Redis of the tier's own, and the variant's service itself.
+
+use std::{
+    fs::File,
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Output, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+
+use crate::{
+    build::cargo_for,
+    helpers::{Project, Response, exchange, project_name, run, succeeded, work_dir},
+};
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// The variant's service binary, built (or found up to date) with the `build` tier's settings.
+pub fn binary(project: &Project) -> Result<PathBuf, String> {
+    succeeded(&run(&mut cargo_for(project, &["build", "--locked"])), "cargo build")?;
+    Ok(work_dir().join("target/debug").join(project_name(&project.variant)))
+}
+
+/// Runs `program` as the `postgres` user when this process is root (initdb refuses root).
+pub fn as_postgres(program: &Path) -> Command {
+    let is_root = run(Command::new("id").arg("-u")).stdout.starts_with(b"0\n");
+    if is_root {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+/// A Postgres server of this tier's own, in a temporary directory, stopped on drop.
+pub struct Postgres {
+    pub bin: PathBuf,
+    pub data: PathBuf,
+    pub port: u16,
+    pub _dir: tempfile::TempDir,
+}
+
+impl Postgres {
+    pub fn start() -> Result<Self, String> {
+        let versions = std::fs::read_dir("/usr/lib/postgresql").map_err(|e| format!("no Postgres server installed: {e}"))?;
+        let bin = versions
+            .flatten()
+            .map(|entry| entry.path().join("bin"))
+            .filter(|bin| bin.join("initdb").exists())
+            .max_by_key(|bin| bin.to_string_lossy().into_owned())
+            .ok_or("no initdb under /usr/lib/postgresql")?;
+        let dir = tempfile::Builder::new().prefix("faults-postgres").tempdir().map_err(|e| e.to_string())?;
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).map_err(|e| e.to_string())?;
+        // Owned by whoever runs the server: postgres when this process is root.
+        run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()));
+        let initdb = run(as_postgres(&bin.join("initdb")).args(["-D"]).arg(&data).args(["-U", "postgres", "-A", "trust", "--no-sync"]));
+        succeeded(&initdb, "initdb")?;
+        let postgres = Self { bin, data, port: free_port(), _dir: dir };
+        postgres.resume()?;
+        Ok(postgres)
+    }
+
+    pub fn pg_ctl(&self, args: &[&str]) -> Output {
+        run(as_postgres(&self.bin.join("pg_ctl")).arg("-D").arg(&self.data).args(args))
+    }
+
+    pub fn resume(&self) -> Result<(), String> {
+        let options = format!("-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off", self.port, self.data.display());
+        let log = self.data.join("server.log");
+        succeeded(&self.pg_ctl(&["-w", "-l", &log.to_string_lossy(), "-o", &options, "start"]), "pg_ctl start").map(drop)
+    }
+
+    pub fn halt(&self) -> Result<(), String> {
+        succeeded(&self.pg_ctl(&["-w", "-m", "fast", "stop"]), "pg_ctl stop").map(drop)
+    }
+
+    /// A new, empty database on this server, and its URL.
+    pub fn database(&self, name: &str) -> Result<String, String> {
+        let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", self.port);
+        succeeded(&run(Command::new("psql").arg(&admin).args(["-q", "-c", &format!("CREATE DATABASE {name}")])), "CREATE DATABASE")?;
+        Ok(format!("postgres://postgres@127.0.0.1:{}/{name}", self.port))
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        self.pg_ctl(&["-w", "-m", "immediate", "stop"]);
+    }
+}
+
+/// A Redis server of this tier's own, stopped on drop.
+pub struct Redis {
+    pub port: u16,
+    pub server: Option<Child>,
+}
+
+impl Redis {
+    pub fn start() -> Result<Self, String> {
+        let mut redis = Self { port: free_port(), server: None };
+        redis.resume()?;
+        Ok(redis)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn cli(&self, args: &[&str]) -> String {
+        let output = run(Command::new("redis-cli").args(["-p", &self.port.to_string()]).args(args));
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    pub fn resume(&mut self) -> Result<(), String> {
+        let server = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("redis-server: {e}"))?;
+        self.server = Some(server);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.cli(&["ping"]) != "PONG" {
+            if Instant::now() > deadline {
+                return Err("redis-server did not answer PING within 10 s".into());
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
+    pub fn halt(&mut self) {
+        if let Some(mut server) = self.server.take() {
+            server.kill().ok();
+            server.wait().ok();
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// The variant's service, its output in a log file; killed on drop.
+pub struct Service {
+    pub child: Child,
+    pub address: String,
+    pub log: PathBuf,
+}
+
+impl Service {
+    /// Starts `serve` with `env` on a free port, without waiting for it.
+    pub fn spawn(binary: &Path, env: &[(&str, String)], log: &Path) -> Result<Self, String> {
+        let port = free_port();
+        let output = File::create(log).map_err(|e| e.to_string())?;
+        let child = Command::new(binary)
+            .env_clear()
+            .envs([("HOST", "127.0.0.1".to_owned()), ("PORT", port.to_string()), ("LOG_FORMAT", "json".into()), ("RUST_LOG", "info".into())])
+            // Load from one address would be over the per-client limit, which the service's
+            // own tests cover; the tiers measure other behaviour.
+            .env("RATE_LIMIT_PER_SECOND", "0")
+            .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
+            .stdout(output.try_clone().map_err(|e| e.to_string())?)
+            .stderr(output)
+            .spawn()
+            .map_err(|e| format!("{}: {e}", binary.display()))?;
+        Ok(Self { child, address: format!("127.0.0.1:{port}"), log: log.to_owned() })
+    }
+
+    /// Starts `serve` and waits until `/health` answers 200.
+    pub fn start(binary: &Path, env: &[(&str, String)], log: &Path) -> Result<Self, String> {
+        let mut service = Self::spawn(binary, env, log)?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if matches!(service.get("/health"), Ok(response) if response.status == 200) {
+                return Ok(service);
+            }
+            if let Ok(Some(status)) = service.child.try_wait() {
+                return Err(format!("the service exited ({status}) before answering:\n{}", service.log()));
+            }
+            if Instant::now() > deadline {
+                return Err(format!("the service did not answer /health within 30 s:\n{}", service.log()));
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn get(&self, path: &str) -> Result<Response, String> {
+        exchange(&self.address, "GET", path, &[], "")
+    }
+
+    pub fn post_item(&self, name: &str) -> Result<Response, String> {
+        exchange(&self.address, "POST", "/api/v1/items", &[("content-type", "application/json")], &format!(r#"{{"name":"{name}"}}"#))
+    }
+
+    /// A new item's id.
+    pub fn create_item(&self, name: &str) -> Result<i64, String> {
+        let response = self.post_item(name)?;
+        if response.status != 201 {
+            return Err(format!("POST /api/v1/items: expected 201, saw {} {}", response.status, response.body));
+        }
+        serde_json::from_str::<serde_json::Value>(&response.body)
+            .ok()
+            .and_then(|item| item["id"].as_i64())
+            .ok_or_else(|| format!("no id in {}", response.body))
+    }
+
+    pub fn terminate(&self) {
+        run(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
+    }
+
+    /// Waits for the process to exit, for at most `limit`.
+    pub fn exit_within(&mut self, limit: Duration) -> Result<ExitStatus, String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+                return Ok(status);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("still running after {limit:?}"));
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
