@@ -64,7 +64,7 @@ fn fuzz(project: &Project, postgres: &Postgres, redis: &Redis) -> Result<String,
     if server_errors > 0 {
         return Err(format!("the service logged {server_errors} errors under the fuzzer:\n{}", last_lines(&service.log(), 20)));
     }
-    Ok(format!("{} | {} | {seconds}", summary(&report, "Tested:"), summary(&report, "generated")))
+    Ok(format!("{} | {} | {seconds}", summary(&report, "Tested:"), summary(&report, " generated, ")))
 }
 
 /// The line of Schemathesis's summary holding `marker`, trimmed.
