@@ -7,7 +7,7 @@ use axum::{
     Router,
     http::{HeaderValue, StatusCode, header},
     middleware,
-    response::{IntoResponse, Response},
+    response::IntoResponse,
     routing::get,
 };
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -16,7 +16,7 @@ use utoipa::{
     openapi::{
         self, Content, HeaderBuilder, ObjectBuilder, Ref, RefOr, Required, Type,
         path::{Operation, ParameterBuilder, ParameterIn},
-        response::ResponseBuilder,
+        response::{Response, ResponseBuilder},
     },
 };
 use utoipa_swagger_ui::{Config, SwaggerUi};
@@ -30,7 +30,8 @@ use crate::{
 pub const DOCUMENT_PATH: &str = "/api/openapi.json";
 pub const DOCS_PATH: &str = "/api/docs";
 
-/// What the Swagger UI needs beyond the service's `default-src 'none'`: its own scripts
+/// What the Swagger UI needs beyond the service's `default-src 'none'` (its validator
+/// badge, an image from validator.swagger.io, is turned off): its own scripts
 /// and styles (it sets inline styles), its icons (data: URLs), and the document and
 /// "Try it out" requests on this origin. Nothing from another origin.
 const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
@@ -84,7 +85,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(document: &openapi::OpenApi, wit
     if !with_ui {
         return served;
     }
-    let ui = Router::from(SwaggerUi::new(DOCS_PATH).config(Config::from(DOCUMENT_PATH)))
+    let ui = Router::from(SwaggerUi::new(DOCS_PATH).config(Config::from(DOCUMENT_PATH).validator_url("none")))
         .layer(middleware::map_response(problem_for_missing_file))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -94,7 +95,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(document: &openapi::OpenApi, wit
 }
 
 /// The UI answers a file it does not have with an empty 404: give it the service's body.
-async fn problem_for_missing_file(response: Response) -> Response {
+async fn problem_for_missing_file(response: axum::response::Response) -> axum::response::Response {
     if response.status() == StatusCode::NOT_FOUND {
         AppError::NotFound.into_response()
     } else {
@@ -107,9 +108,9 @@ const RETRY_AFTER: &str = "RetryAfter";
 const PROBLEM: &str = "Problem";
 
 /// What the middleware adds to every operation, so no handler has to say it: the
-/// `x-request-id` header both ways, the statuses any request can get (408, 500, 413 with
-/// a body, 429 under the rate limit), the problem+json body of every error status, and
-/// `Retry-After` on 429 and 503.
+/// `x-request-id` header both ways, the statuses any request can get (408, 413, 500,
+/// and 429 under the rate limit), the problem+json body of every error status, and
+/// `Retry-After` on 429 and 503; and the fallbacks' 404 and 405, as reusable responses.
 fn add_shared_parts(document: &mut openapi::OpenApi) {
     let components = document.components.get_or_insert_with(Default::default);
     components.parameters.insert(
@@ -142,9 +143,12 @@ fn add_shared_parts(document: &mut openapi::OpenApi) {
             .build()
             .into(),
     );
+    for (name, response) in fallback_responses() {
+        components.responses.insert(name.to_owned(), response.into());
+    }
     for (path, item) in document.paths.paths.iter_mut() {
         let rate_limited = path.starts_with(API_PREFIX);
-        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head, &mut item.options, &mut item.trace];
         for operation in operations.into_iter().flatten() {
             add_shared_statuses(operation, rate_limited);
             describe_every_response(operation);
@@ -159,11 +163,9 @@ fn add_shared_parts(document: &mut openapi::OpenApi) {
 fn add_shared_statuses(operation: &mut Operation, rate_limited: bool) {
     let mut shared = vec![
         (StatusCode::REQUEST_TIMEOUT, "The request took longer than `REQUEST_TIMEOUT_SECS`"),
+        (StatusCode::PAYLOAD_TOO_LARGE, "The body, or its announced `Content-Length`, is over `MAX_BODY_BYTES`"),
         (StatusCode::INTERNAL_SERVER_ERROR, "An internal error; details are in the logs only"),
     ];
-    if operation.request_body.is_some() {
-        shared.push((StatusCode::PAYLOAD_TOO_LARGE, "The body is larger than `MAX_BODY_BYTES`"));
-    }
     if rate_limited {
         shared.push((StatusCode::TOO_MANY_REQUESTS, "This client is over its rate limit"));
     }
@@ -178,21 +180,44 @@ fn add_shared_statuses(operation: &mut Operation, rate_limited: bool) {
 
 fn describe_every_response(operation: &mut Operation) {
     for (status, response) in operation.responses.responses.iter_mut() {
-        let RefOr::T(response) = response else { continue };
-        let status: u16 = status.parse().unwrap_or_default();
-        let is_problem = status >= 400 && response.content.is_empty();
-        if is_problem {
-            let problem = Content::new(Some(Ref::from_schema_name(PROBLEM)));
-            response.content.insert(PROBLEM_JSON.to_owned(), problem.into());
+        if let RefOr::T(response) = response {
+            describe(status.parse().unwrap_or_default(), response);
         }
-        // As `AppError` sets it: readiness answers 503 with its own body, and no header.
-        if is_problem && (status == 429 || status == 503) {
-            response.headers.insert(header::RETRY_AFTER.as_str().to_owned(), header_ref(RETRY_AFTER));
-        }
-        response
-            .headers
-            .insert(request_id::HEADER.as_str().to_owned(), header_ref(REQUEST_ID));
     }
+}
+
+/// Gives an error status the problem+json body unless it has its own, and every
+/// response the `x-request-id` header.
+fn describe(status: u16, response: &mut Response) {
+    let is_problem = status >= 400 && response.content.is_empty();
+    if is_problem {
+        let problem = Content::new(Some(Ref::from_schema_name(PROBLEM)));
+        response.content.insert(PROBLEM_JSON.to_owned(), problem.into());
+    }
+    // As `AppError` sets it: readiness answers 503 with its own body, and no header.
+    if is_problem && (status == 429 || status == 503) {
+        response.headers.insert(header::RETRY_AFTER.as_str().to_owned(), header_ref(RETRY_AFTER));
+    }
+    response
+        .headers
+        .insert(request_id::HEADER.as_str().to_owned(), header_ref(REQUEST_ID));
+}
+
+/// The answers of the router's fallbacks, which belong to no operation: a path with no
+/// route, and a method its route does not take.
+fn fallback_responses() -> [(&'static str, Response); 2] {
+    let mut not_found = ResponseBuilder::new().description("No route has this path").build();
+    describe(404, &mut not_found);
+    let allow = HeaderBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .description(Some("The methods the route takes"))
+        .build();
+    let mut method_not_allowed = ResponseBuilder::new()
+        .description("The route does not take this method")
+        .header(header::ALLOW.as_str(), allow)
+        .build();
+    describe(405, &mut method_not_allowed);
+    [("NotFound", not_found), ("MethodNotAllowed", method_not_allowed)]
 }
 
 fn header_ref(name: &str) -> RefOr<openapi::Header> {

@@ -192,7 +192,7 @@ fn parse_origin(origin: &str) -> Result<HeaderValue, String> {
 #[derive(Debug, Clone, Args)]
 pub struct RateLimitConfig {
     /// Requests per second a client may sustain on the API (0 turns the limit off).
-    #[arg(long, env = "RATE_LIMIT_PER_SECOND", value_name = "RATE_LIMIT_PER_SECOND", default_value_t = 20)]
+    #[arg(long, env = "RATE_LIMIT_PER_SECOND", value_name = "RATE_LIMIT_PER_SECOND", default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     pub rate_limit_per_second: u32,
     /// Requests a client may send at once above the sustained rate.
     #[arg(long, env = "RATE_LIMIT_BURST", value_name = "RATE_LIMIT_BURST", default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..))]

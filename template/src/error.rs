@@ -90,6 +90,7 @@ pub struct Problem {
     #[schema(example = "no such resource")]
     detail: String,
     /// The request's `x-request-id`, to find its log lines.
+    #[schema(required = true)]
     request_id: Option<String>,
 }
 

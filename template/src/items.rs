@@ -16,6 +16,7 @@ use crate::db::DbPool;
 pub struct Item {
     pub id: i64,
     pub name: String,
+    #[schema(required = true)]
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
 }

@@ -50,7 +50,8 @@ pub fn layer(config: &RateLimitConfig) -> Option<RateLimitLayer> {
         .key_extractor(ClientAddress {
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         })
-        .finish()?;
+        .finish()
+        .expect("the settings' ranges keep the period and the burst above zero");
     let limiter = Arc::downgrade(governor.limiter());
     tokio::spawn(forget_idle_clients(limiter));
     Some(GovernorLayer::new(governor).error_handler(too_many_requests))
@@ -62,6 +63,7 @@ async fn forget_idle_clients(limiter: Weak<Limiter>) {
         every.tick().await;
         let Some(limiter) = limiter.upgrade() else { return };
         limiter.retain_recent();
+        limiter.shrink_to_fit();
     }
 }
 
@@ -100,20 +102,24 @@ pub fn client_address<T>(request: &Request<T>, trusted_proxies: &TrustedProxies)
         return IpAddr::V4(Ipv4Addr::UNSPECIFIED);
     };
     let mut client = peer.ip().to_canonical();
-    let forwarded = request.headers().get_all(X_FORWARDED_FOR).iter();
-    let hops: Vec<&str> = forwarded.filter_map(|value| value.to_str().ok()).flat_map(|value| value.split(',')).collect();
-    for hop in hops.iter().rev() {
-        if !trusted_proxies.contains(&client) {
-            break;
-        }
-        match hop.trim().parse::<IpAddr>() {
-            Ok(address) => client = address.to_canonical(),
-            // An entry that is not an address: the proxy that wrote the entries to its
-            // right is the last one to go by.
-            Err(_) => break,
+    let headers = request.headers().get_all(X_FORWARDED_FOR).iter().rev();
+    let mut hops = headers.flat_map(|value| value.as_bytes().rsplit(|byte| *byte == b','));
+    while trusted_proxies.contains(&client) {
+        match hops.next().and_then(parse_hop) {
+            Some(address) => client = address,
+            // No entry left, or one that is not an address: the last trusted proxy is
+            // the nearest party known.
+            None => break,
         }
     }
     client
+}
+
+/// An entry of `X-Forwarded-For`: an address, with a port as some proxies write it.
+fn parse_hop(hop: &[u8]) -> Option<IpAddr> {
+    let hop = std::str::from_utf8(hop).ok()?.trim();
+    let address = hop.parse::<IpAddr>().or_else(|_| hop.parse::<SocketAddr>().map(|socket| socket.ip())).ok()?;
+    Some(address.to_canonical())
 }
 
 fn bucket_of(address: IpAddr) -> IpAddr {
@@ -176,6 +182,21 @@ mod tests {
     #[test]
     fn garbage_in_the_header_stops_at_the_last_trusted_hop() {
         assert_eq!(client("10.0.0.2", &["198.51.100.1, not-an-address"], "10.0.0.0/8"), "10.0.0.2");
+    }
+
+    #[test]
+    fn an_entry_with_a_port_names_its_address() {
+        assert_eq!(client("10.0.0.2", &["198.51.100.1:5678"], "10.0.0.0/8"), "198.51.100.1");
+        assert_eq!(client("10.0.0.2", &["[2001:db8::1]:443"], "10.0.0.0/8"), "2001:db8::1");
+    }
+
+    #[test]
+    fn an_entry_that_is_not_utf8_stops_at_the_last_trusted_hop() {
+        let mut request = request("10.0.0.2", &[]);
+        let value = axum::http::HeaderValue::from_bytes(b"198.51.100.1\xff").expect("a header value");
+        request.headers_mut().append(X_FORWARDED_FOR, value);
+
+        assert_eq!(client_address(&request, &trusting("10.0.0.0/8")).to_string(), "10.0.0.2");
     }
 
     #[test]

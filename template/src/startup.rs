@@ -101,7 +101,7 @@ pub fn router(state: AppState, http: &HttpConfig, rate_limit: &RateLimitConfig) 
         .allow_origin(AllowOrigin::list(http.cors_allowed_origins.header_values()))
         .allow_methods(AllowMethods::mirror_request())
         .allow_headers(AllowHeaders::mirror_request())
-        .expose_headers([request_id::HEADER]);
+        .expose_headers([request_id::HEADER, header::RETRY_AFTER, header::LOCATION]);
     let middleware = ServiceBuilder::new()
         .layer(middleware::from_fn_with_state(
             usize::from(http.max_request_id_length),
@@ -134,10 +134,10 @@ pub fn router(state: AppState, http: &HttpConfig, rate_limit: &RateLimitConfig) 
             AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
         }));
     let (routes, paths) = routes::router(rate_limit::layer(rate_limit));
-    routes
+    let routes = routes.merge(api_doc::router(&api_doc::document(paths), http.api_docs));
+    routes::with_fallbacks(routes)
         .layer(DefaultBodyLimit::max(http.max_body_bytes))
         .with_state(state)
-        .merge(api_doc::router(&api_doc::document(paths), http.api_docs))
         .layer(middleware)
 }
 

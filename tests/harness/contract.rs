@@ -2,7 +2,9 @@
 //! 3.1 document (openapi-spec-validator), and Schemathesis, run as the project's README
 //! documents it (`st run <url>/api/openapi.json` in the project, which reads its
 //! `schemathesis.toml`), finds nothing against the variant's service (the debug binary
-//! the `build` tier compiled) on a Postgres and a Redis of this tier's own.
+//! the `build` tier compiled) on a Postgres and a Redis of this tier's own. Then a
+//! headless Chromium opens the docs page, which must render every operation of the
+//! document with no request to another origin and no Content-Security-Policy violation.
 
 use std::{process::Command, time::Instant};
 
@@ -28,7 +30,7 @@ fn schemathesis_finds_nothing_in_any_variant() {
             }
         }
     }
-    println!("\nSchemathesis, every check\nvariant | operations | test cases | seconds\n{}", rows.join("\n"));
+    println!("\nSchemathesis, every check; the docs page\nvariant | operations | test cases | seconds | docs page\n{}", rows.join("\n"));
     failures.assert_none("Schemathesis");
 }
 
@@ -64,7 +66,35 @@ fn fuzz(project: &Project, postgres: &Postgres, redis: &Redis) -> Result<String,
     if server_errors > 0 {
         return Err(format!("the service logged {server_errors} errors under the fuzzer:\n{}", last_lines(&service.log(), 20)));
     }
-    Ok(format!("{} | {} | {seconds}", summary(&report, "Tested:"), summary(&report, " generated, ")))
+    let rendered = docs_page_renders(project, &service.address)?;
+    Ok(format!("{} | {} | {seconds} | {rendered} operations shown", summary(&report, "Tested:"), summary(&report, " generated, ")))
+}
+
+/// Opens `/api/docs/` in headless Chromium, lets its scripts run, and checks that the
+/// page shows each operation of `openapi.json` and that the browser reported no
+/// Content-Security-Policy violation. The number of operations shown.
+fn docs_page_renders(project: &Project, address: &str) -> Result<usize, String> {
+    let document: serde_json::Value = serde_json::from_str(&project.read("openapi.json")).map_err(|e| e.to_string())?;
+    let paths = document["paths"].as_object().ok_or("openapi.json has no paths")?;
+    let expected: usize = paths.values().filter_map(|item| item.as_object()).map(|item| item.len()).sum();
+    let output = run(Command::new("chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0"])
+        .args(["--virtual-time-budget=10000", "--dump-dom"])
+        // A host name that is not loopback, as on a real host: Swagger UI treats
+        // localhost specially (it would skip its validator badge, for one).
+        .arg(format!("--host-resolver-rules=MAP docs.example {}", address.split(':').next().unwrap_or_default()))
+        .arg(format!("http://docs.example:{}/api/docs/", address.rsplit(':').next().unwrap_or_default())));
+    let dom = succeeded(&output, "chromium --dump-dom /api/docs/")?;
+    let console = String::from_utf8_lossy(&output.stderr);
+    if let Some(violation) = console.lines().find(|line| line.contains("Content Security Policy") || line.contains("Refused to")) {
+        return Err(format!("the docs page broke its Content-Security-Policy: {violation}"));
+    }
+    let shown = dom.matches("class=\"opblock-summary-path\"").count();
+    let missing: Vec<&String> = paths.keys().filter(|path| !dom.contains(&format!("data-path=\"{path}\""))).collect();
+    if shown != expected || !missing.is_empty() {
+        return Err(format!("the docs page shows {shown} of {expected} operations; paths missing: {missing:?}"));
+    }
+    Ok(shown)
 }
 
 /// The line of Schemathesis's summary holding `marker`, trimmed.

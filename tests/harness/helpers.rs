@@ -66,14 +66,15 @@ impl Project {
             .unwrap_or_else(|error| panic!("[{}] cannot read {relative}: {error}", self.variant))
     }
 
-    /// Every file of the project, relative to it, without `.git` and `target`.
+    /// Every file of the project, relative to it, without `.git`, `target` and the
+    /// `.hypothesis` cache the `contract` tier's fuzzer leaves (all git-ignored).
     pub fn files(&self) -> Vec<PathBuf> {
         fn walk(dir: &Path, root: &Path, files: &mut Vec<PathBuf>) {
             let Ok(entries) = std::fs::read_dir(dir) else { return };
             for entry in entries.flatten() {
                 let path = entry.path();
                 let name = entry.file_name();
-                if name == ".git" || name == "target" {
+                if name == ".git" || name == "target" || name == ".hypothesis" {
                     continue;
                 }
                 if path.is_dir() {

@@ -55,7 +55,7 @@ impl CreateItem {
                 "name must be 1 to {MAX_NAME_LEN} characters, not all white space"
             )));
         }
-        if name.chars().any(char::is_control) {
+        if self.name.chars().any(char::is_control) {
             return Err(AppError::Validation("name must not contain control characters".into()));
         }
         if let Some(description) = &self.description {
@@ -91,6 +91,7 @@ struct Page {
 struct ItemPage {
     items: Vec<Item>,
     /// Pass as `after` to get the next page; `null` on the last page.
+    #[schema(required = true)]
     next_after: Option<i64>,
 }
 

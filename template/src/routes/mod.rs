@@ -22,13 +22,18 @@ pub fn router(rate_limit: Option<RateLimitLayer>) -> (Router<AppState>, OpenApi)
         Some(rate_limit) => api.layer(rate_limit),
         None => api,
     };
-    let (router, document) = OpenApiRouter::new()
+    OpenApiRouter::new()
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
         .nest(API_PREFIX, api)
-        .split_for_parts();
-    let router = router
+        .split_for_parts()
+}
+
+/// Answers a path with no route, and a method its route does not take, in the error
+/// format. Last, once every route is in: axum gives the 405 fallback to the routes
+/// that exist when it is set.
+pub fn with_fallbacks(router: Router<AppState>) -> Router<AppState> {
+    router
         .fallback(|| async { AppError::NotFound })
-        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed });
-    (router, document)
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
 }

@@ -73,6 +73,26 @@ async fn a_wrong_method_answers_json_405(pool: DbPool) {
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
+async fn a_wrong_method_answer_names_the_methods_the_route_takes(pool: DbPool) {
+    let app = spawn_app(pool).await;
+
+    let response = app.delete("/api/v1/items").await;
+
+    let allow = response.headers().get("allow").and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned();
+    assert_problem(response, 405).await;
+    assert!(allow.contains("GET") && allow.contains("POST"), "Allow: {allow:?}");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_wrong_method_on_the_api_document_answers_json_405(pool: DbPool) {
+    let app = spawn_app(pool).await;
+
+    let response = app.post_json("/api/openapi.json", &json!({})).await;
+
+    assert_problem(response, 405).await;
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
 async fn a_database_failure_answers_500_without_its_details(pool: DbPool) {
     let app = spawn_app(pool).await;
     sqlx::query("DROP TABLE items").execute(&app.pool).await.expect("table dropped");
