@@ -119,6 +119,15 @@ async fn a_nul_character_in_the_name_answers_422(pool: DbPool) {
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
+async fn a_control_character_in_the_white_space_around_a_name_answers_422(pool: DbPool) {
+    let app = spawn_app(pool).await;
+
+    let response = app.post_json("/api/v1/items", &json!({ "name": "\tTeapot" })).await;
+
+    assert_problem(response, 422).await;
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
 async fn a_nul_character_in_the_description_answers_422(pool: DbPool) {
     let app = spawn_app(pool).await;
 
