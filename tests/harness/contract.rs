@@ -9,7 +9,7 @@
 use std::{process::Command, time::Instant};
 
 use crate::{
-    helpers::{Failures, Project, all_projects, project_name, run, succeeded, work_dir},
+    helpers::{Failures, Project, all_projects, last_lines, project_name, run, succeeded, work_dir},
     services::{Postgres, Redis, Service, binary},
 };
 
@@ -100,9 +100,4 @@ fn docs_page_renders(project: &Project, address: &str) -> Result<usize, String> 
 /// The line of Schemathesis's summary holding `marker`, trimmed.
 fn summary(report: &str, marker: &str) -> String {
     report.lines().find(|line| line.contains(marker)).map(str::trim).unwrap_or("?").to_owned()
-}
-
-fn last_lines(text: &str, count: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(count)..].join("\n")
 }

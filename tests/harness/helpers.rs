@@ -198,8 +198,13 @@ pub fn tail(output: &Output, lines: usize) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    last_lines(&text, lines)
+}
+
+/// The last `count` lines of `text`.
+pub fn last_lines(text: &str, count: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
+    all[all.len().saturating_sub(count)..].join("\n")
 }
 
 /// A complete HTTP response: its status, its header lines (lowercased names) and its body.
