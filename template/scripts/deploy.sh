@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Updates this host to the newest commit of a branch and (re)starts the service.
 #
-# Usage: scripts/deploy.sh [--branch NAME] [--tag IMAGE_TAG] [--build] [--env-file FILE]
+# Usage: scripts/deploy.sh [--branch NAME] [--tag IMAGE_TAG] [--build] [--secrets] [--env-file FILE]
 #
 #   --branch NAME     branch to deploy (default: main)
 #   --tag TAG         image tag to run, overriding IMAGE_TAG in the env file
 #   --build           build the image here instead of pulling it from the registry
+#   --secrets         give secrets as files: add compose.secrets.yml (docs/deployment.md)
 #   --env-file FILE   settings for compose.production.yml (default: .env.production)
 #
 # Steps: stash local changes under a timestamped label, fetch and reset to the
@@ -19,12 +20,14 @@ set -euo pipefail
 branch=main
 tag=
 build=false
+compose_files=(-f compose.production.yml)
 env_file=.env.production
 while [ $# -gt 0 ]; do
     case "$1" in
         --branch) branch=${2:?--branch needs a value}; shift 2 ;;
         --tag) tag=${2:?--tag needs a value}; shift 2 ;;
         --build) build=true; shift ;;
+        --secrets) compose_files+=(-f compose.secrets.yml); shift ;;
         *) shared_option "$@"; shift "${shifted:?}" ;;
     esac
 done
@@ -35,7 +38,7 @@ if [ ! -f "$env_file" ]; then
     exit 1
 fi
 
-compose=(docker compose -f compose.production.yml --env-file "$env_file")
+compose=(docker compose "${compose_files[@]}" --env-file "$env_file")
 previous_tag=$(setting IMAGE_TAG)
 if [ -n "$tag" ]; then
     export IMAGE_TAG=$tag

@@ -13,6 +13,7 @@ use std::{
 };
 
 use anyhow::Context;
+use metrics::{counter, describe_counter, describe_gauge, gauge};
 use redis::{AsyncCommands, AsyncIter, aio::ConnectionManager, aio::ConnectionManagerConfig};
 use secrecy::ExposeSecret;
 use serde::{Serialize, de::DeserializeOwned};
@@ -45,6 +46,8 @@ impl Cache {
             .set_number_of_retries(1);
         let connection = ConnectionManager::new_lazy_with_config(client, manager_config)
             .context("could not set up the Redis connection")?;
+        describe_metrics();
+        gauge!("cache_available").set(1.0);
         Ok(Self {
             connection,
             ttl_secs: config.cache_ttl_secs,
@@ -69,7 +72,9 @@ impl Cache {
 
     /// Stops using Redis after `error` and, the first time, logs it and starts retrying.
     fn step_aside(&self, error: redis::RedisError) -> anyhow::Error {
+        counter!("cache_errors_total").increment(1);
         if self.available.swap(false, Ordering::AcqRel) {
+            gauge!("cache_available").set(0.0);
             tracing::warn!(%error, "cache unavailable; serving from the database until Redis answers again");
             tokio::spawn(self.clone().recover());
         }
@@ -89,6 +94,7 @@ impl Cache {
             match self.forget_every_entry(&mut connection).await {
                 Ok(forgotten) => {
                     self.available.store(true, Ordering::Release);
+                    gauge!("cache_available").set(1.0);
                     tracing::info!(forgotten, "cache available again");
                     return;
                 }
@@ -112,8 +118,9 @@ impl Cache {
         Ok(keys.len())
     }
 
-    /// The value under `key`: from Redis when it holds it, else from `load`, whose
-    /// answer Redis then keeps for the configured TTL.
+    /// The value under `key`: from Redis when it holds it (a hit), else from `load` (a
+    /// miss, as is a read while the cache is stepped aside), whose answer Redis then
+    /// keeps for the configured TTL.
     pub async fn get_or_load<T, E>(
         &self,
         key: &str,
@@ -124,8 +131,10 @@ impl Cache {
     {
         let key = self.key(key);
         if let Some(value) = self.get(&key).await {
+            counter!("cache_hits_total").increment(1);
             return Ok(Some(value));
         }
+        counter!("cache_misses_total").increment(1);
         let value = load.await?;
         if let Some(value) = &value {
             self.put(&key, value).await;
@@ -174,4 +183,11 @@ impl Cache {
             self.step_aside(error);
         }
     }
+}
+
+fn describe_metrics() {
+    describe_counter!("cache_hits_total", "Reads answered from Redis.");
+    describe_counter!("cache_misses_total", "Reads answered from the database: not in Redis, or Redis stepped aside.");
+    describe_counter!("cache_errors_total", "Failed round trips to Redis; the first puts the cache aside until Redis answers.");
+    describe_gauge!("cache_available", "1 while the cache is in use, 0 while it is stepped aside after an error.");
 }

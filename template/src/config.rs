@@ -4,7 +4,14 @@
 //! `--help` lists every variable the service reads and a bad value is reported
 //! under the variable's name.
 
-use std::{ffi::OsString, net::IpAddr, str::FromStr, time::Duration};
+use std::{
+    any::TypeId,
+    ffi::{OsStr, OsString},
+    net::IpAddr,
+    path::Path,
+    str::FromStr,
+    time::Duration,
+};
 
 use axum::http::{HeaderValue, Uri};
 use ipnet::IpNet;
@@ -33,7 +40,25 @@ impl Cli {
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        let mut command = Self::command();
+        Self::try_parse_checked_with_env(args, |name| std::env::var_os(name))
+    }
+
+    /// The command line clap derives, with `--help` saying which settings can come from a file.
+    fn full_command() -> clap::Command {
+        Self::command().mut_args(mention_secret_file)
+    }
+
+    /// [`Cli::try_parse_checked_from`] with `env` in place of the process environment
+    /// for the `NAME_FILE` variables of secrets.
+    pub fn try_parse_checked_with_env<I, T>(args: I, env: impl Fn(&str) -> Option<OsString>) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let mut command = Self::full_command();
+        let args = args.into_iter().map(Into::into).collect();
+        let args = secrets_from_files(&command, args, env)
+            .map_err(|problem| command.error(ErrorKind::ValueValidation, problem))?;
         let matches = command.try_get_matches_from_mut(args)?;
         let cli = Self::from_arg_matches(&matches)?;
         cli.config
@@ -106,6 +131,9 @@ pub struct HttpConfig {
     /// Port to listen on (0 picks a free one).
     #[arg(long, env = "PORT", value_name = "PORT", default_value_t = {{http_port}})]
     pub port: u16,
+    /// Port of the Prometheus metrics (`GET /metrics`), kept apart from the public one (0 picks a free one).
+    #[arg(long, env = "METRICS_PORT", value_name = "METRICS_PORT", default_value_t = 9090)]
+    pub metrics_port: u16,
     /// Seconds a request may take before it is answered 408.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", value_name = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -359,6 +387,65 @@ fn parse_endpoint(endpoint: &str) -> Result<String, String> {
 }
 {%- endif %}
 
+/// Whether `arg` is a secret: parsed as a [`SecretString`], whichever module declares it.
+fn is_secret(arg: &clap::Arg) -> bool {
+    arg.get_value_parser().type_id() == TypeId::of::<SecretString>()
+}
+
+/// Says in `--help` that a secret can come from a file.
+fn mention_secret_file(arg: clap::Arg) -> clap::Arg {
+    match (is_secret(&arg), arg.get_env().and_then(OsStr::to_str)) {
+        (true, Some(name)) => {
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            let help = format!("{help} Or set {name}_FILE to a file holding it (Docker and Kubernetes secrets).");
+            arg.help(help)
+        }
+        _ => arg,
+    }
+}
+
+/// `args` with the value of every secret whose `NAME_FILE` variable is set, read from
+/// that file, as if given on the command line (after the program name, before any
+/// subcommand). The file's final newline is not part of the secret. Setting `NAME` too
+/// is refused: which one wins would be a guess.
+fn secrets_from_files(
+    command: &clap::Command,
+    args: Vec<OsString>,
+    env: impl Fn(&str) -> Option<OsString>,
+) -> Result<Vec<OsString>, String> {
+    let mut read = Vec::new();
+    for arg in command.get_arguments().filter(|arg| is_secret(arg)) {
+        let (Some(name), Some(long)) = (arg.get_env().and_then(OsStr::to_str), arg.get_long()) else { continue };
+        let file_variable = format!("{name}_FILE");
+        let Some(path) = env(&file_variable) else { continue };
+        let flag = format!("--{long}");
+        let given_as_flag = args.iter().filter_map(|arg| arg.to_str()).any(|arg| {
+            arg == flag || arg.strip_prefix(flag.as_str()).is_some_and(|rest| rest.starts_with('='))
+        });
+        if given_as_flag || env(name).is_some_and(|value| !value.is_empty()) {
+            return Err(format!("{name} and {file_variable} are both set; set only one of them"));
+        }
+        read.push(OsString::from(flag));
+        read.push(OsString::from(read_secret(&file_variable, Path::new(&path))?));
+    }
+    let mut args = args.into_iter();
+    Ok(args.next().into_iter().chain(read).chain(args).collect())
+}
+
+/// The content of a secret's file without its final newline; the error names the
+/// variable and the path, never the content.
+fn read_secret(variable: &str, path: &Path) -> Result<String, String> {
+    let mut secret = std::fs::read_to_string(path)
+        .map_err(|error| format!("{variable}: could not read {}: {error}", path.display()))?;
+    if secret.ends_with('\n') {
+        secret.pop();
+        if secret.ends_with('\r') {
+            secret.pop();
+        }
+    }
+    Ok(secret)
+}
+
 /// Words that mark a value copied from an example file rather than set for real.
 const PLACEHOLDERS: &[&str] = &["change_me", "changeme", "postgres:postgres@", "password@"];
 
@@ -390,7 +477,92 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Config, String> {
-        Cli::try_parse_checked_from(["service"].iter().chain(args)).map(|cli| cli.config).map_err(|error| error.to_string())
+        parse_with_env(args, &[])
+    }
+
+    /// Parses `args` as if the environment also held `env` (only `NAME_FILE` variables
+    /// and the secrets they stand for are read from it).
+    fn parse_with_env(args: &[&str], env: &[(&str, &str)]) -> Result<Config, String> {
+        let env = |name: &str| env.iter().find(|(variable, _)| *variable == name).map(|(_, value)| OsString::from(value));
+        Cli::try_parse_checked_with_env(["service"].iter().chain(args), env)
+            .map(|cli| cli.config)
+            .map_err(|error| error.to_string())
+    }
+
+    /// A file holding `content`, removed when dropped.
+    struct SecretFile(std::path::PathBuf);
+
+    impl SecretFile {
+        fn holding(content: &str) -> Self {
+            static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let number = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let path = std::env::temp_dir().join(format!("secret-{}-{number}", std::process::id()));
+            std::fs::write(&path, content).expect("secret file written");
+            Self(path)
+        }
+
+        fn path(&self) -> &str {
+            self.0.to_str().expect("a UTF-8 temporary path")
+        }
+    }
+
+    impl Drop for SecretFile {
+        fn drop(&mut self) {
+            std::fs::remove_file(&self.0).ok();
+        }
+    }
+
+    #[test]
+    fn a_secret_is_read_from_the_file_its_file_variable_names() {
+        let file = SecretFile::holding("postgres://app:from-file@db/app\n");
+
+        let config = parse_with_env(&[], &[("DATABASE_URL_FILE", file.path())]).expect("the file is read");
+
+        assert_eq!(config.database.database_url.expose_secret(), "postgres://app:from-file@db/app");
+    }
+
+    #[test]
+    fn only_the_final_newline_of_a_secret_file_is_dropped() {
+        let file = SecretFile::holding("postgres://app:two-lines@db/app\r\n\r\n");
+
+        let config = parse_with_env(&[], &[("DATABASE_URL_FILE", file.path())]).expect("the file is read");
+
+        assert_eq!(config.database.database_url.expose_secret(), "postgres://app:two-lines@db/app\r\n");
+    }
+
+    #[test]
+    fn a_secret_set_both_directly_and_by_file_is_refused_naming_both() {
+        let file = SecretFile::holding("postgres://app:from-file@db/app");
+        let env = [("DATABASE_URL", "postgres://app:direct@db/app"), ("DATABASE_URL_FILE", file.path())];
+
+        let error = parse_with_env(&[], &env).expect_err("both were accepted");
+
+        assert!(error.contains("DATABASE_URL and DATABASE_URL_FILE are both set"), "error: {error}");
+    }
+
+    #[test]
+    fn a_secret_given_as_a_flag_and_by_file_is_refused() {
+        let file = SecretFile::holding("postgres://app:from-file@db/app");
+
+        let error = parse_with_env(&["--database-url=postgres://app:flag@db/app"], &[("DATABASE_URL_FILE", file.path())])
+            .expect_err("both were accepted");
+
+        assert!(error.contains("both set"), "error: {error}");
+    }
+
+    #[test]
+    fn an_unreadable_secret_file_is_one_line_naming_the_variable_and_the_path() {
+        let error = parse_with_env(&[], &[("DATABASE_URL_FILE", "/nonexistent/database_url")]).expect_err("a missing file was accepted");
+
+        let first_line = error.lines().next().unwrap_or_default();
+        assert!(first_line.contains("DATABASE_URL_FILE: could not read /nonexistent/database_url"), "error: {error}");
+    }
+
+    #[test]
+    fn the_help_says_which_settings_can_come_from_a_file() {
+        let help = Cli::full_command().render_long_help().to_string();
+
+        assert!(help.contains("DATABASE_URL_FILE"), "help: {help}");
     }
 
     #[test]

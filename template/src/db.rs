@@ -1,6 +1,6 @@
 //! The database: the one place that knows which engine the service runs on.
 
-use std::str::FromStr;
+use std::{str::FromStr, time::Instant};
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
@@ -21,6 +21,7 @@ use crate::config::DatabaseConfig;
 pub type Db = sqlx::Sqlite;
 {%- endif %}
 pub type DbPool = sqlx::Pool<Db>;
+pub type DbConnection = sqlx::pool::PoolConnection<Db>;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 {% if database == "postgres" %}
@@ -101,6 +102,15 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
         sqlx::Error::Database(error) => error.code().is_some_and(|code| is_unavailable_code(&code)),
         _ => false,
     }
+}
+
+/// A connection from the pool for the queries of one operation; the wait for it is
+/// recorded, so that an exhausted pool shows before requests time out.
+pub async fn acquire(pool: &DbPool) -> Result<DbConnection, sqlx::Error> {
+    let started = Instant::now();
+    let connection = pool.acquire().await;
+    metrics::histogram!("db_pool_acquire_duration_seconds").record(started.elapsed());
+    connection
 }
 
 /// A round trip to the database, for readiness.

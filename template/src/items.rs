@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::DbPool;
+use crate::db::{self, DbPool};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct Item {
@@ -38,6 +38,7 @@ impl Items {
     }
 
     pub async fn create(&self, item: NewItem) -> sqlx::Result<Item> {
+        let mut connection = db::acquire(&self.db).await?;
         sqlx::query_as(
             "INSERT INTO items (name, description, created_at) VALUES ($1, $2, $3) \
              RETURNING id, name, description, created_at",
@@ -45,34 +46,37 @@ impl Items {
         .bind(item.name)
         .bind(item.description)
         .bind(Utc::now())
-        .fetch_one(&self.db)
+        .fetch_one(&mut *connection)
         .await
     }
 
     /// Up to `limit` items with an id greater than `after`, oldest first.
     pub async fn list(&self, after: i64, limit: i64) -> sqlx::Result<Vec<Item>> {
+        let mut connection = db::acquire(&self.db).await?;
         sqlx::query_as(
             "SELECT id, name, description, created_at FROM items \
              WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after)
         .bind(limit)
-        .fetch_all(&self.db)
+        .fetch_all(&mut *connection)
         .await
     }
 
     pub async fn get(&self, id: i64) -> sqlx::Result<Option<Item>> {
+        let mut connection = db::acquire(&self.db).await?;
         sqlx::query_as("SELECT id, name, description, created_at FROM items WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.db)
+            .fetch_optional(&mut *connection)
             .await
     }
 
     /// Whether an item was there to delete.
     pub async fn delete(&self, id: i64) -> sqlx::Result<bool> {
+        let mut connection = db::acquire(&self.db).await?;
         let result = sqlx::query("DELETE FROM items WHERE id = $1")
             .bind(id)
-            .execute(&self.db)
+            .execute(&mut *connection)
             .await?;
         Ok(result.rows_affected() > 0)
     }

@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod healthcheck;
 pub mod items;
+pub mod monitoring;
 pub mod rate_limit;
 pub mod request_id;
 pub mod routes;

@@ -10,7 +10,8 @@ use axum::{
     middleware,
     response::IntoResponse,
 };
-use tokio::net::TcpListener;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::{net::TcpListener, sync::watch};
 use tower::{ServiceBuilder, timeout::error::Elapsed};
 use tower_http::{
     catch_panic::CatchPanicLayer,
@@ -25,17 +26,21 @@ use crate::{
     config::{Config, HttpConfig, RateLimitConfig},
     db::{self, DbPool},
     error::AppError,
-    rate_limit, request_id, routes,
+    monitoring, rate_limit, request_id, routes,
     server::{self, Limits},
     state::AppState,
     telemetry,
 };
 
-/// A bound, ready-to-serve application. The listener is bound in [`App::build`],
-/// so port 0 works and tests can read the real port from [`App::port`].
+/// A bound, ready-to-serve application. The listeners are bound in [`App::build`],
+/// so port 0 works and tests can read the real ports from [`App::port`] and
+/// [`App::metrics_port`].
 pub struct App {
     listener: TcpListener,
     router: Router,
+    metrics_listener: TcpListener,
+    metrics_router: Router,
+    recorder: PrometheusHandle,
     state: AppState,
     limits: Limits,
 }
@@ -52,6 +57,8 @@ impl App {
 
     /// Like [`App::build`], on a pool the caller opened (tests pass a fresh database).
     pub async fn build_with_pool(config: Config, db: DbPool) -> anyhow::Result<Self> {
+        let recorder = monitoring::recorder()?;
+        let metrics_router = monitoring::router(recorder.clone(), db.clone());
         let state = AppState::new(&config, db)?;
         let router = router(state.clone(), &config.http, &config.rate_limit);
         let limits = Limits::from(&config.http);
@@ -59,20 +66,32 @@ impl App {
         if open_file_limit < limits.max_connections as u64 + RESERVED_FILES {
             tracing::warn!(open_file_limit, max_connections = limits.max_connections, "the open-file limit leaves too little room for MAX_CONNECTIONS; lower it or raise the hard limit (ulimit -Hn)");
         }
-        let listener = TcpListener::bind((config.http.host.as_str(), config.http.port))
-            .await
-            .with_context(|| format!("could not listen on {}:{}", config.http.host, config.http.port))?;
-        tracing::info!(address = %listener.local_addr()?, max_connections = limits.max_connections, open_file_limit, "listening");
+        let listener = bind(&config.http.host, config.http.port, "PORT").await?;
+        let metrics_listener = bind(&config.http.host, config.http.metrics_port, "METRICS_PORT").await?;
+        tracing::info!(
+            address = %listener.local_addr()?,
+            metrics_address = %metrics_listener.local_addr()?,
+            max_connections = limits.max_connections,
+            open_file_limit,
+            "listening"
+        );
         Ok(Self {
             listener,
             router,
+            metrics_listener,
+            metrics_router,
+            recorder,
             state,
             limits,
         })
     }
 
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|address| address.port()).unwrap_or_default()
+        port_of(&self.listener)
+    }
+
+    pub fn metrics_port(&self) -> u16 {
+        port_of(&self.metrics_listener)
     }
 
     /// Serves until `shutdown` completes. Then refuses new connections, answers those the
@@ -82,13 +101,36 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        server::serve(self.listener, self.router, self.limits, shutdown)
-            .await
-            .context("the HTTP server failed")?;
+        let upkeep = monitoring::keep_up(self.recorder);
+        // Both servers stop on the one signal: the public one drains, the metrics one
+        // answers scrapes until then.
+        let (stopping, stop) = watch::channel(());
+        let stopped = |mut stop: watch::Receiver<()>| async move { stop.changed().await.ok(); };
+        let (_, served, metrics_served) = tokio::join!(
+            async move {
+                shutdown.await;
+                stopping.send_replace(());
+            },
+            server::serve(self.listener, self.router, self.limits, stopped(stop.clone())),
+            server::serve(self.metrics_listener, self.metrics_router, self.limits, stopped(stop)),
+        );
+        upkeep.abort();
+        served.context("the HTTP server failed")?;
+        metrics_served.context("the metrics server failed")?;
         self.state.db.close().await;
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+async fn bind(host: &str, port: u16, variable: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind((host, port))
+        .await
+        .with_context(|| format!("could not listen on {host}:{port} ({variable})"))
+}
+
+fn port_of(listener: &TcpListener) -> u16 {
+    listener.local_addr().map(|address| address.port()).unwrap_or_default()
 }
 
 /// File descriptors kept free of connections: the database pool, the log output and the
@@ -103,6 +145,8 @@ pub fn router(state: AppState, http: &HttpConfig, rate_limit: &RateLimitConfig) 
         .allow_headers(AllowHeaders::mirror_request())
         .expose_headers([request_id::HEADER, header::RETRY_AFTER, header::LOCATION]);
     let middleware = ServiceBuilder::new()
+        // Outermost, so that requests refused by any layer below are counted too.
+        .layer(middleware::from_fn(monitoring::track_requests))
         .layer(middleware::from_fn_with_state(
             usize::from(http.max_request_id_length),
             request_id::refuse_unusable,

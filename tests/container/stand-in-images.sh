@@ -4,7 +4,7 @@
 #
 #   rust:<version>-slim-trixie              Debian trixie + gcc + this machine's Rust toolchain
 #   gcr.io/distroless/cc-debian13:nonroot   the Debian packages distroless cc is made of, user 65532
-#   caddy:2                                 Debian trixie + Debian's caddy
+#   caddy:2                                 Debian trixie + Debian's caddy and wget (the real image has busybox wget, which its healthcheck uses)
 #
 # All come from one debootstrap of Debian trixie. They trust this machine's CA
 # bundle (so builds behind a TLS-inspecting proxy reach crates.io) and exist
@@ -46,7 +46,7 @@ rootfs="$work/rootfs"
 
 echo "==> debootstrap $release"
 debootstrap --variant=minbase \
-    --include=ca-certificates,tzdata,netbase,gcc,libc6-dev,libstdc++6,libgomp1,caddy \
+    --include=ca-certificates,tzdata,netbase,gcc,libc6-dev,libstdc++6,libgomp1,caddy,wget \
     "$release" "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || {
     tail -n 30 "$work/debootstrap.log" >&2
     exit 1

@@ -20,7 +20,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::helpers::{Failures, Project, Variant, clean_env, generated, http, project_name, repo_root, run, succeeded, tail, variants, work_dir};
+use crate::{
+    helpers::{Failures, Project, Variant, clean_env, generated, http, project_name, repo_root, run, succeeded, tail, variants, work_dir},
+    prometheus::Scrape,
+};
 
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 
@@ -104,16 +107,18 @@ impl Receiver {
 struct Stack {
     dir: PathBuf,
     database: Option<String>,
+    /// Whether the secrets are files (compose.secrets.yml) rather than variables.
+    secret_files: bool,
 }
 
 impl Stack {
     fn compose(&self, seconds: u64, args: &[&str]) -> Output {
         let mut command = docker(seconds);
-        clean_env(&mut command)
-            .current_dir(&self.dir)
-            .args(["compose", "-f", "compose.production.yml", "--env-file", ".env.production"])
-            .args(args);
-        run(&mut command)
+        clean_env(&mut command).current_dir(&self.dir).args(["compose", "-f", "compose.production.yml"]);
+        if self.secret_files {
+            command.args(["-f", "compose.secrets.yml"]);
+        }
+        run(command.args(["--env-file", ".env.production"]).args(args))
     }
 
     fn container(&self, service: &str) -> Result<String, String> {
@@ -130,8 +135,16 @@ impl Stack {
     fn app_address(&self) -> Result<String, String> {
         let container = self.container("app")?;
         let ip = self.inspect(&container, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}");
-        let port = self.inspect(&container, "{{range $p, $_ := .Config.ExposedPorts}}{{$p}}{{end}}");
-        Ok(format!("{ip}:{}", port.trim_end_matches("/tcp")))
+        let ports = self.inspect(&container, "{{range $p, $_ := .Config.ExposedPorts}}{{$p}} {{end}}");
+        let port = ports.split_whitespace().map(|port| port.trim_end_matches("/tcp")).find(|port| *port != METRICS_PORT);
+        Ok(format!("{ip}:{}", port.ok_or_else(|| format!("no exposed port but the metrics one: {ports}"))?))
+    }
+
+    /// The metrics port on the app's compose network, where a Prometheus would scrape it.
+    fn metrics_address(&self) -> Result<String, String> {
+        let container = self.container("app")?;
+        let ip = self.inspect(&container, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}");
+        Ok(format!("{ip}:{METRICS_PORT}"))
     }
 }
 
@@ -160,10 +173,14 @@ enum Fact {
     Proxied,
     Drains,
     Telemetry,
+    Metrics,
 }
 
+/// `METRICS_PORT` as compose.production.yml sets it by default.
+const METRICS_PORT: &str = "9090";
+
 impl Fact {
-    const ALL: [Fact; 9] = [
+    const ALL: [Fact; 10] = [
         Fact::Built,
         Fact::Healthy,
         Fact::Hardened,
@@ -171,6 +188,7 @@ impl Fact {
         Fact::Logged,
         Fact::Migrates,
         Fact::Proxied,
+        Fact::Metrics,
         Fact::Drains,
         Fact::Telemetry,
     ];
@@ -186,6 +204,7 @@ impl Fact {
             Fact::Proxied => "proxy/TLS",
             Fact::Drains => "drain",
             Fact::Telemetry => "telemetry",
+            Fact::Metrics => "metrics",
         }
     }
 
@@ -324,6 +343,11 @@ fn the_migrate_profile_runs_on_its_own() {
 }
 
 #[test]
+fn the_metrics_port_answers_a_scrape_on_the_compose_network_only() {
+    assert_fact(Fact::Metrics);
+}
+
+#[test]
 fn the_proxy_profile_serves_the_app_over_tls_with_hsts() {
     assert_fact(Fact::Proxied);
 }
@@ -399,6 +423,7 @@ impl Deployment<'_> {
             Fact::Proxied => self.check_proxy(),
             Fact::Drains => self.check_drain(),
             Fact::Telemetry => self.check_telemetry(),
+            Fact::Metrics => self.check_metrics(),
         }
     }
 
@@ -477,9 +502,28 @@ impl Deployment<'_> {
         if v.on("sentry") {
             set("SENTRY_DSN", format!("http://public@{host}:{}/1", self.sentry.port));
         }
+        // Where the variant has secrets, they go as files (compose.secrets.yml), as the
+        // docs have operators switch: each in secrets/, readable by the service's user only.
+        let secret_files = self.generated.exists("compose.secrets.yml");
+        if secret_files {
+            let secrets_dir = dir.join("secrets");
+            std::fs::create_dir_all(&secrets_dir).map_err(|e| e.to_string())?;
+            for line in settings.iter_mut() {
+                let Some((name, value)) = line.split_once('=') else { continue };
+                let secret = (name == "DATABASE_URL" && v.is("database", "postgres")) || (name == "REDIS_URL" && v.on("redis")) || (name == "SENTRY_DSN" && v.on("sentry"));
+                if !secret {
+                    continue;
+                }
+                let file = secrets_dir.join(name.to_ascii_lowercase());
+                std::fs::write(&file, format!("{value}\n")).map_err(|e| e.to_string())?;
+                std::os::unix::fs::chown(&file, Some(65532), Some(65532)).map_err(|e| format!("chown {}: {e}", file.display()))?;
+                std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o400)).map_err(|e| e.to_string())?;
+                *line = format!("{name}=");
+            }
+        }
         // The settings file deploy.sh reads by default; git ignores it, so the deploy's stash leaves it.
         std::fs::write(dir.join(".env.production"), settings.join("\n") + "\n").map_err(|e| e.to_string())?;
-        self.stack = Some(Stack { dir: dir.clone(), database: self.database.clone() });
+        self.stack = Some(Stack { dir: dir.clone(), database: self.database.clone(), secret_files });
         self.published = format!("127.0.0.1:{app_port}");
 
         let git = |args: &[&str]| succeeded(&run(Command::new("git").current_dir(&dir).args(args)), &format!("git {args:?}"));
@@ -493,8 +537,12 @@ impl Deployment<'_> {
         git(&["remote", "add", "origin", &origin.to_string_lossy()])?;
         let started = Instant::now();
         // As on a host: compose would let this process's DATABASE_URL and REDIS_URL override the settings file.
-        let deploy = run(clean_env(Command::new("timeout").arg("900").arg("scripts/deploy.sh").arg("--build").current_dir(&dir)));
-        let printed = succeeded(&deploy, "scripts/deploy.sh --build")?;
+        let mut deploy = Command::new("timeout");
+        deploy.arg("900").arg("scripts/deploy.sh").arg("--build").current_dir(&dir);
+        if secret_files {
+            deploy.arg("--secrets");
+        }
+        let printed = succeeded(&run(clean_env(&mut deploy)), "scripts/deploy.sh --build")?;
         self.report.to_healthy = started.elapsed();
         if !printed.contains("To roll back: scripts/deploy.sh --branch main --tag 2") {
             return Err(format!("deploy.sh did not print how to roll back:\n{printed}"));
@@ -527,11 +575,44 @@ impl Deployment<'_> {
                 return Err(format!("{format}: expected {expected}, saw {seen}"));
             }
         }
+        let environment = stack.inspect(&container, "{{json .Config.Env}}");
+        if environment.contains("e2e-s3cret") || environment.contains("public@") {
+            return Err(format!("a secret is in the container's environment, where docker inspect shows it: {environment}"));
+        }
         let pid = stack.inspect(&container, "{{.State.Pid}}");
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
         let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap_or_default().to_owned();
         if !uid.split_whitespace().skip(1).all(|id| id == "65532") {
             return Err(format!("the service does not run as uid 65532: {uid}"));
+        }
+        Ok(())
+    }
+
+    /// The production container's metrics port answers a scrape on the compose network,
+    /// is not published on the host, and `/metrics` is not served on the public port.
+    fn check_metrics(&mut self) -> Result<(), String> {
+        let stack = self.stack()?;
+        let container = stack.container("app")?;
+        let published = stack.inspect(&container, "{{json .NetworkSettings.Ports}}");
+        let bound: serde_json::Value = serde_json::from_str(&published).map_err(|e| format!("{e}: {published}"))?;
+        if !bound[format!("{METRICS_PORT}/tcp")].is_null() {
+            return Err(format!("the metrics port is published on the host: {published}"));
+        }
+        let (status, _) = http(&self.published, "GET", "/metrics", &[], "")?;
+        if status != 404 {
+            return Err(format!("GET /metrics on the public port: expected 404, saw {status}"));
+        }
+        http(&self.published, "GET", "/health", &[], "")?;
+        let scrape = Scrape::of(&stack.metrics_address()?)?;
+        let health = scrape.value("http_requests_total", &[("method", "GET"), ("route", "/health"), ("status", "200")]);
+        if health < 1.0 || scrape.value("process_resident_memory_bytes", &[]) <= 0.0 {
+            return Err(format!("the scrape lacks GET /health 200 (saw {health}) or the process's memory"));
+        }
+        // deploy.sh --build passes the commit as REVISION; the binary reports it.
+        let commit = succeeded(&run(Command::new("git").current_dir(&self.dir).args(["rev-parse", "HEAD"])), "git rev-parse")?;
+        let build = scrape.0.iter().find(|sample| sample.name == "build_info").map(|sample| &sample.labels);
+        if build.and_then(|labels| labels.get("revision")).map(String::as_str) != Some(commit.trim()) {
+            return Err(format!("build_info: expected revision {}, saw {build:?}", commit.trim()));
         }
         Ok(())
     }

@@ -81,6 +81,10 @@ fn the_production_compose_file_has_every_production_property() {
         expect(matches!((drain, grace), (Some(drain), Some(grace)) if grace > drain), "stop_grace_period longer than SHUTDOWN_TIMEOUT_SECS");
         let ports = app["ports"].as_array().cloned().unwrap_or_default();
         expect(ports.len() == 1, "exactly one published port");
+        expect(ports.iter().all(|port| port["host_ip"] == "127.0.0.1"), "the port published on loopback by default");
+        let metrics_port = app["environment"]["METRICS_PORT"].as_str().unwrap_or_default().to_owned();
+        expect(!metrics_port.is_empty() && app["expose"].to_string().contains(&metrics_port), "METRICS_PORT set and exposed to the compose network");
+        expect(ports.iter().all(|port| port["target"].to_string() != metrics_port), "the metrics port never published");
         let volumes = app["volumes"].as_array().cloned().unwrap_or_default();
         expect(volumes.iter().all(|volume| volume["type"] != "bind"), "no bind mount of the source");
         if v.is("database", "postgres") {
@@ -157,24 +161,126 @@ fn the_migrate_and_proxy_profiles_are_valid() {
     failures.assert_none("compose profiles");
 }
 
+/// The example settings with `replacements` (`NAME=value` lines) applied, in a file.
+fn example_with(project: &Project, name: &str, replacements: &[(&str, &str)]) -> String {
+    let mut settings = project.read(".env.production.example");
+    for (variable, value) in replacements {
+        let line = settings.lines().find(|line| line.starts_with(&format!("{variable}="))).unwrap_or_default().to_owned();
+        settings = settings.replace(&format!("{line}\n"), &format!("{variable}={value}\n"));
+    }
+    let env_file = project.path(&format!("target/{name}.env"));
+    std::fs::create_dir_all(env_file.parent().expect("parent")).expect("target dir");
+    std::fs::write(&env_file, settings).expect("env file written");
+    env_file.to_string_lossy().into_owned()
+}
+
 #[test]
-fn behind_the_proxy_only_the_proxy_is_reachable_from_outside() {
+fn publishing_the_app_beyond_loopback_is_an_explicit_setting() {
     let mut failures = Failures::default();
     for project in all_projects() {
-        let env_file = project.path("target/behind-proxy.env");
-        std::fs::create_dir_all(env_file.parent().expect("parent")).expect("target dir");
-        let settings = project.read(".env.production.example").replace("APP_BIND_ADDRESS=0.0.0.0", "APP_BIND_ADDRESS=127.0.0.1");
-        std::fs::write(&env_file, settings).expect("env file written");
-        let output = compose(&project, &["-f", "compose.production.yml", "--env-file", &env_file.to_string_lossy(), "--profile", "proxy", "config", "--format", "json"]);
+        let env_file = example_with(&project, "exposed", &[("APP_BIND_ADDRESS", "0.0.0.0")]);
+        let output = compose(&project, &["-f", "compose.production.yml", "--env-file", &env_file, "config", "--format", "json"]);
         let Ok(config) = serde_json::from_slice::<Value>(&output.stdout) else {
             failures.add(&project.variant, format!("config failed:\n{}", tail(&output, 10)));
             continue;
         };
-        for port in config["services"]["app"]["ports"].as_array().cloned().unwrap_or_default() {
-            failures.check(port["host_ip"] == "127.0.0.1", &project.variant, format!("app port published beyond loopback: {port}"));
+        let ports = config["services"]["app"]["ports"].to_string();
+        failures.check(ports.contains(r#""host_ip":"0.0.0.0""#), &project.variant, format!("APP_BIND_ADDRESS=0.0.0.0 publishes on every interface: {ports}"));
+    }
+    failures.assert_none("app exposure");
+}
+
+#[test]
+fn the_proxy_is_hardened_limited_and_health_checked() {
+    let mut failures = Failures::default();
+    for project in all_projects() {
+        let v = &project.variant;
+        let config = match production_config(&project, &["--profile", "proxy"]) {
+            Ok(config) => config,
+            Err(error) => {
+                failures.add(v, format!("the proxy profile: config failed:\n{error}"));
+                continue;
+            }
+        };
+        let proxy = &config["services"]["proxy"];
+        let mut expect = |ok: bool, what: &str| failures.check(ok, v, format!("proxy: {what}; saw {proxy}"));
+        expect(proxy["read_only"] == true, "read-only root filesystem");
+        expect(proxy["tmpfs"].to_string().contains("/tmp"), "a tmpfs on /tmp");
+        let targets: Vec<String> = proxy["volumes"].as_array().into_iter().flatten().map(|volume| volume["target"].to_string()).collect();
+        expect(["/data", "/config"].iter().all(|path| targets.contains(&format!("\"{path}\""))), "volumes for /data and /config, the paths Caddy writes");
+        expect(proxy["cap_drop"] == serde_json::json!(["ALL"]), "cap_drop: [ALL]");
+        expect(proxy["cap_add"] == serde_json::json!(["NET_BIND_SERVICE"]), "cap_add: [NET_BIND_SERVICE] only");
+        expect(proxy["security_opt"].to_string().contains("no-new-privileges:true"), "no-new-privileges");
+        expect(proxy["healthcheck"]["test"].as_array().is_some_and(|test| test.len() > 1), "a healthcheck");
+        let limits = &proxy["deploy"]["resources"]["limits"];
+        expect(!limits["cpus"].is_null() && !limits["memory"].is_null(), "CPU and memory limits");
+        expect(proxy["logging"]["options"]["max-size"].is_string(), "log rotation");
+    }
+    failures.assert_none("proxy hardening");
+}
+
+#[test]
+fn images_can_be_pinned_by_digest() {
+    let digest = format!("sha256:{}", "0123456789abcdef".repeat(4));
+    let mut failures = Failures::default();
+    for project in all_projects() {
+        let v = &project.variant;
+        let tag = format!("0.1.0@{digest}");
+        let proxy_image = format!("caddy:2.10.2@{digest}");
+        let env_file = example_with(&project, "pinned", &[("IMAGE_TAG", &tag), ("PROXY_IMAGE", &proxy_image)]);
+        let output = compose(&project, &["-f", "compose.production.yml", "--env-file", &env_file, "--profile", "proxy", "--profile", "migrate", "config", "--format", "json"]);
+        let Ok(config) = serde_json::from_slice::<Value>(&output.stdout) else {
+            failures.add(v, format!("config with digests failed:\n{}", tail(&output, 10)));
+            continue;
+        };
+        for service in ["app", "migrate"] {
+            let image = config["services"][service]["image"].as_str().unwrap_or_default();
+            failures.check(image.ends_with(&format!("/{}:{tag}", project_name(v))), v, format!("{service} runs the pinned image: {image}"));
+        }
+        let image = config["services"]["proxy"]["image"].as_str().unwrap_or_default();
+        failures.check(image == proxy_image, v, format!("proxy runs the pinned image: {image}"));
+    }
+    failures.assert_none("digest pinning");
+}
+
+#[test]
+fn the_secrets_file_gives_every_secret_as_a_file_and_none_in_the_environment() {
+    let mut failures = Failures::default();
+    for project in all_projects() {
+        let v = &project.variant;
+        let mut secrets = Vec::new();
+        if v.is("database", "postgres") {
+            secrets.push("DATABASE_URL");
+        }
+        if v.on("redis") {
+            secrets.push("REDIS_URL");
+        }
+        if v.on("sentry") {
+            secrets.push("SENTRY_DSN");
+        }
+        if secrets.is_empty() {
+            failures.check(!project.exists("compose.secrets.yml"), v, "no compose.secrets.yml without a secret setting");
+            continue;
+        }
+        let emptied: Vec<(&str, &str)> = secrets.iter().map(|secret| (*secret, "")).collect();
+        let env_file = example_with(&project, "secrets", &emptied);
+        let output = compose(&project, &["-f", "compose.production.yml", "-f", "compose.secrets.yml", "--env-file", &env_file, "--profile", "migrate", "config", "--format", "json"]);
+        let Ok(config) = serde_json::from_slice::<Value>(&output.stdout) else {
+            failures.add(v, format!("compose.secrets.yml config failed:\n{}", tail(&output, 10)));
+            continue;
+        };
+        for service in ["app", "migrate"] {
+            let service_config = &config["services"][service];
+            for secret in &secrets {
+                let file = secret.to_ascii_lowercase();
+                let environment = &service_config["environment"];
+                failures.check(environment.get(*secret).is_none(), v, format!("{service}: {secret} left in the environment: {environment}"));
+                failures.check(environment[format!("{secret}_FILE")] == format!("/run/secrets/{file}"), v, format!("{service}: {secret}_FILE names /run/secrets/{file}: {environment}"));
+                failures.check(service_config["secrets"].to_string().contains(&format!("\"{file}\"")), v, format!("{service}: the {file} secret is mounted: {}", service_config["secrets"]));
+            }
         }
     }
-    failures.assert_none("proxy exposure");
+    failures.assert_none("compose.secrets.yml");
 }
 
 #[test]
@@ -234,6 +340,16 @@ fn hadolint_passes_on_every_dockerfile() {
 }
 
 const SCRIPTS: &[&str] = &["scripts/deploy.sh", "scripts/backup.sh", "scripts/restore.sh"];
+
+#[test]
+fn the_alert_rules_pass_promtool() {
+    let mut failures = Failures::default();
+    for project in all_projects() {
+        let output = run_tool(&project, "promtool", &["check", "rules", "deploy/prometheus/alerts.yml"]);
+        failures.check(output.status.success(), &project.variant, format!("promtool check rules:\n{}", tail(&output, 10)));
+    }
+    failures.assert_none("alert rules");
+}
 
 #[test]
 fn every_script_is_executable_shellcheck_clean_and_has_help() {

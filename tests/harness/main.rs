@@ -20,6 +20,7 @@ mod deploy;
 mod faults;
 mod helpers;
 mod hooks;
+mod prometheus;
 mod render;
 mod repo;
 mod services;

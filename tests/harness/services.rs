@@ -151,17 +151,19 @@ impl Drop for Redis {
 pub struct Service {
     pub child: Child,
     pub address: String,
+    pub metrics_address: String,
     pub log: PathBuf,
 }
 
 impl Service {
     /// Starts `serve` with `env` on a free port, without waiting for it.
     pub fn spawn(binary: &Path, env: &[(&str, String)], log: &Path) -> Result<Self, String> {
-        let port = free_port();
+        let (port, metrics_port) = (free_port(), free_port());
         let output = File::create(log).map_err(|e| e.to_string())?;
         let child = Command::new(binary)
             .env_clear()
             .envs([("HOST", "127.0.0.1".to_owned()), ("PORT", port.to_string()), ("LOG_FORMAT", "json".into()), ("RUST_LOG", "info".into())])
+            .env("METRICS_PORT", metrics_port.to_string())
             // Load from one address would be over the per-client limit, which the service's
             // own tests cover; the tiers measure other behaviour.
             .env("RATE_LIMIT_PER_SECOND", "0")
@@ -170,7 +172,12 @@ impl Service {
             .stderr(output)
             .spawn()
             .map_err(|e| format!("{}: {e}", binary.display()))?;
-        Ok(Self { child, address: format!("127.0.0.1:{port}"), log: log.to_owned() })
+        Ok(Self {
+            child,
+            address: format!("127.0.0.1:{port}"),
+            metrics_address: format!("127.0.0.1:{metrics_port}"),
+            log: log.to_owned(),
+        })
     }
 
     /// Starts `serve` and waits until `/health` answers 200.

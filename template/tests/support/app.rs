@@ -12,13 +12,14 @@ use {{crate_name}}::{
 
 pub struct TestApp {
     pub address: String,
+    pub metrics_address: String,
     pub client: Client,
     pub pool: DbPool,
 }
 
 /// Configuration as the service would read it, with the given flags on top.
 pub fn test_config(flags: &[&str]) -> Config {
-    let args = ["test", "--host", "127.0.0.1", "--port", "0"].iter().chain(flags);
+    let args = ["test", "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0"].iter().chain(flags);
     Cli::try_parse_checked_from(args).expect("test flags parse").config
 }
 
@@ -33,9 +34,11 @@ pub async fn spawn_app_with(pool: DbPool, flags: &[&str]) -> TestApp {
         .await
         .expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = format!("http://127.0.0.1:{}", app.metrics_port());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
         address,
+        metrics_address,
         client: Client::new(),
         pool,
     }

@@ -95,6 +95,7 @@ impl Server {
                 // Port 0: a port chosen here and freed could be taken by another test's
                 // listener before the server binds it.
                 ("PORT", "0"),
+                ("METRICS_PORT", "0"),
                 ("DATABASE_URL", database.url.as_str()),
                 ("LOG_FORMAT", "json"),
                 ("RUST_LOG", "info"),
