@@ -33,6 +33,37 @@ fn production_refuses_a_placeholder_secret() {
 }
 
 #[test]
+fn a_secret_given_both_directly_and_as_a_file_is_refused_naming_both() {
+    let output = run(&["migrate"], &[("DATABASE_URL", "postgres://app:direct@db/app"), ("DATABASE_URL_FILE", "/run/secrets/database_url")]);
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "both were accepted");
+    assert!(stderr.contains("DATABASE_URL and DATABASE_URL_FILE are both set"), "stderr: {stderr}");
+}
+
+#[test]
+fn an_unreadable_secret_file_stops_the_binary_naming_the_variable_and_the_path() {
+    // An empty DATABASE_URL counts as unset, as compose.secrets.yml's environment leaves it.
+    let output = run(&["migrate"], &[("DATABASE_URL", ""), ("DATABASE_URL_FILE", "/nonexistent/database_url")]);
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "a missing secret file was accepted");
+    assert!(stderr.contains("DATABASE_URL_FILE: could not read /nonexistent/database_url"), "stderr: {stderr}");
+}
+
+#[tokio::test]
+async fn migrate_reads_the_database_url_from_its_file() {
+    let database = TestDatabase::create().await;
+    let file = std::env::temp_dir().join(format!("database_url-{}", std::process::id()));
+    std::fs::write(&file, format!("{}\n", database.url)).expect("secret file written");
+
+    let output = run(&["migrate"], &[("DATABASE_URL", ""), ("DATABASE_URL_FILE", file.to_str().expect("a UTF-8 path"))]);
+
+    std::fs::remove_file(&file).ok();
+    assert!(output.status.success(), "migrate failed: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
 fn help_documents_the_environment() {
     let output = run(&["--help"], &[]);
 
