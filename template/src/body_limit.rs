@@ -4,26 +4,48 @@
 //! length is cut off at the same limit as it is read (axum's `DefaultBodyLimit`).
 
 use axum::{
-    extract::{Request, State},
+    BoxError,
+    extract::Request,
     http::{StatusCode, header},
-    middleware::Next,
-    response::{IntoResponse, Response},
 };
+use tower::filter::Predicate;
 
 use crate::error::AppError;
 
-pub async fn refuse_announced_excess(State(max_bytes): State<usize>, request: Request, next: Next) -> Response {
-    let announced = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|length| length.to_str().ok())
-        .and_then(|length| length.parse::<u64>().ok());
-    if announced.is_some_and(|length| length > max_bytes as u64) {
-        return AppError::BadRequest {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            detail: format!("the request body is larger than the limit of {max_bytes} bytes"),
+/// A `tower::filter` predicate: the request passes, or fails with [`TooLarge`].
+#[derive(Debug, Clone, Copy)]
+pub struct RefuseAnnouncedExcess {
+    pub max_bytes: usize,
+}
+
+/// Why a request was refused, turned into its 413 answer by [`AppError::from`].
+#[derive(Debug, thiserror::Error)]
+#[error("the request body is larger than the limit of {max_bytes} bytes")]
+pub struct TooLarge {
+    max_bytes: usize,
+}
+
+impl Predicate<Request> for RefuseAnnouncedExcess {
+    type Request = Request;
+
+    fn check(&mut self, request: Request) -> Result<Request, BoxError> {
+        let announced = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|length| length.to_str().ok())
+            .and_then(|length| length.parse::<u64>().ok());
+        if announced.is_some_and(|length| length > self.max_bytes as u64) {
+            return Err(TooLarge { max_bytes: self.max_bytes }.into());
         }
-        .into_response();
+        Ok(request)
     }
-    next.run(request).await
+}
+
+impl From<&TooLarge> for AppError {
+    fn from(refusal: &TooLarge) -> Self {
+        AppError::BadRequest {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            detail: refusal.to_string(),
+        }
+    }
 }

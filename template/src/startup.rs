@@ -6,9 +6,8 @@ use anyhow::Context;
 use axum::{
     BoxError, Router,
     extract::DefaultBodyLimit,
-    http::{HeaderName, HeaderValue, header},
-    middleware,
-    response::IntoResponse,
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
 };
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::{net::TcpListener, sync::watch};
@@ -16,8 +15,7 @@ use tower::{ServiceBuilder, timeout::error::Elapsed};
 use tower_http::{
     catch_panic::CatchPanicLayer,
     cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer},
-    set_header::SetResponseHeaderLayer,
-    trace::{DefaultOnRequest, DefaultOnResponse, TraceLayer},
+    trace::{DefaultOnRequest, TraceLayer},
 };
 use tracing::Level;
 
@@ -139,40 +137,27 @@ const RESERVED_FILES: u64 = 64;
 
 /// The complete HTTP stack: routes, then middleware from the outside in.
 pub fn router(state: AppState, http: &HttpConfig, rate_limit: &RateLimitConfig) -> Router {
-    let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::list(http.cors_allowed_origins.header_values()))
-        .allow_methods(AllowMethods::mirror_request())
-        .allow_headers(AllowHeaders::mirror_request())
-        .expose_headers([request_id::HEADER, header::RETRY_AFTER, header::LOCATION]);
     let middleware = ServiceBuilder::new()
         // Outermost, so that requests refused by any layer below are counted too.
-        .layer(middleware::from_fn(monitoring::track_requests))
-        .layer(middleware::from_fn_with_state(
-            usize::from(http.max_request_id_length),
-            request_id::refuse_unusable,
-        ))
+        .layer(monitoring::track_requests())
+        .layer(request_id::AssignLayer::new(usize::from(http.max_request_id_length)))
 {%- if sentry %}
         // Sentry's hub must wrap its HTTP layer, or each request leaks a scope.
         .layer(sentry::integrations::tower::NewSentryLayer::new_from_top())
         .layer(sentry::integrations::tower::SentryHttpLayer::new().enable_transaction())
 {%- endif %}
-        .layer(request_id::set_layer())
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(telemetry::request_span)
                 .on_request(DefaultOnRequest::new().level(Level::DEBUG))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_response(telemetry::AccessLog),
         )
         .layer(request_id::propagate_layer())
-        // A JSON API has nothing for a browser to sniff, frame, run or refer from.
-        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
-        .layer(security_header(header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"))
-        .layer(cors)
-        .layer(middleware::from_fn(request_id::scope))
-        .layer(middleware::from_fn_with_state(http.max_body_bytes, body_limit::refuse_announced_excess))
-        .layer(axum::error_handling::HandleErrorLayer::new(timeout_error))
+        .map_response(with_security_headers)
+        // Only where browsers on other origins may call: without origins it has nothing to allow.
+        .option_layer(cors(http))
+        .layer(axum::error_handling::HandleErrorLayer::new(refusal))
+        .filter(body_limit::RefuseAnnouncedExcess { max_bytes: http.max_body_bytes })
         .timeout(http.request_timeout())
         .layer(CatchPanicLayer::custom(|_panic| {
             AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
@@ -185,14 +170,38 @@ pub fn router(state: AppState, http: &HttpConfig, rate_limit: &RateLimitConfig) 
         .layer(middleware)
 }
 
-/// Sets `name` on every response whose handler did not set it.
-fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
-    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+fn cors(http: &HttpConfig) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = http.cors_allowed_origins.header_values().collect();
+    (!origins.is_empty()).then(|| {
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods(AllowMethods::mirror_request())
+            .allow_headers(AllowHeaders::mirror_request())
+            .expose_headers([request_id::HEADER, header::RETRY_AFTER, header::LOCATION])
+    })
 }
 
-async fn timeout_error(error: BoxError) -> AppError {
+/// A JSON API has nothing for a browser to sniff, frame, run or refer from. Each header
+/// is set on every response whose handler did not set it (the docs page sets its own CSP).
+fn with_security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"),
+    ] {
+        headers.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// The answer to a request the layers beneath refused or gave up on.
+async fn refusal(error: BoxError) -> AppError {
     if error.is::<Elapsed>() {
         AppError::Timeout
+    } else if let Some(too_large) = error.downcast_ref::<body_limit::TooLarge>() {
+        AppError::from(too_large)
     } else {
         AppError::Internal(anyhow::anyhow!(error))
     }

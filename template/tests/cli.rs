@@ -282,6 +282,83 @@ async fn idle_and_half_sent_connections_are_closed_after_the_header_read_timeout
     assert!(closed_after >= Duration::from_millis(900), "connections closed after {closed_after:?}, before the 1 s timeout");
 }
 
+/// The JSON log lines that answer a request: its access-log line.
+fn access_lines(lines: &[String]) -> Vec<serde_json::Value> {
+    lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["message"] == "finished processing request")
+        .collect()
+}
+
+#[tokio::test]
+async fn each_api_request_gets_one_access_line_with_route_status_latency_and_id() {
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database, &[]);
+
+    reqwest::Client::new()
+        .get(server.url("/api/v1/items/424242"))
+        .header("x-request-id", "access-1")
+        .send()
+        .await
+        .expect("request sent");
+    let (_, lines) = server.stop();
+
+    let access = access_lines(&lines);
+    assert_eq!(access.len(), 1, "expected one access line, saw:\n{}", lines.join("\n"));
+    let line = &access[0];
+    let span = &line["spans"][0];
+    assert_eq!(span["method"], "GET", "{line}");
+    assert_eq!(span["route"], "/api/v1/items/{id}", "{line}");
+    assert_eq!(span["request_id"], "access-1", "{line}");
+    assert_eq!(line["status"], 404, "{line}");
+    assert!(line["latency"].is_string(), "no latency in {line}");
+}
+
+#[tokio::test]
+async fn probes_are_not_logged_at_info() {
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database, &[]);
+
+    for path in ["/health", "/health/ready"] {
+        reqwest::get(server.url(path)).await.expect("probe answered");
+    }
+    let (_, lines) = server.stop();
+
+    let access = access_lines(&lines);
+    assert!(access.is_empty(), "expected no access line for probes at info, saw {access:?}");
+}
+
+#[tokio::test]
+async fn probes_are_logged_at_debug() {
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database, &[("RUST_LOG", "info,{{crate_name}}=debug,tower_http=debug")]);
+
+    reqwest::get(server.url("/health")).await.expect("probe answered");
+    let (_, lines) = server.stop();
+
+    let access = access_lines(&lines);
+    assert_eq!(access.len(), 1, "expected one access line for the probe at debug, saw:\n{}", lines.join("\n"));
+    assert_eq!(access[0]["level"], "DEBUG", "{}", access[0]);
+    assert_eq!(access[0]["spans"][0]["route"], "/health", "{}", access[0]);
+}
+
+#[tokio::test]
+async fn every_line_logged_before_sigterm_is_written_before_exit() {
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database, &[]);
+
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        client.get(server.url("/api/v1/items/424242")).send().await.expect("request sent");
+    }
+    let (status, lines) = server.stop();
+
+    assert!(status.success(), "exit status {status}");
+    assert_eq!(access_lines(&lines).len(), 200, "access lines written of 200 requests");
+    assert!(lines.iter().any(|line| line.contains("\"stopped\"")), "no `stopped` line in:\n{}", lines.join("\n"));
+}
+
 #[tokio::test]
 async fn a_long_query_string_is_logged_cut_short() {
     let database = TestDatabase::create().await;

@@ -15,7 +15,8 @@ async fn serve_one_traced_request() -> (Vec<String>, Vec<receiver::Received>) {
     let server = Server::start(&database, &[("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())]);
 
     reqwest::Client::new()
-        .get(server.url("/health"))
+        // An API request: probes are traced and logged only at debug.
+        .get(server.url("/api/v1/items/424242"))
         .header("traceparent", TRACEPARENT)
         .send()
         .await

@@ -633,7 +633,8 @@ impl Deployment<'_> {
 
     fn check_logs(&mut self) -> Result<(), String> {
         let request_id = self.request_id();
-        http(&self.published, "GET", "/health", &[("x-request-id", &request_id)], "")?;
+        // An API request: probes are logged only at debug.
+        http(&self.published, "GET", "/api/v1/items/424242", &[("x-request-id", &request_id)], "")?;
         let logs = succeeded(&self.stack()?.compose(60, &["logs", "--no-log-prefix", "--no-color", "app"]), "compose logs")?;
         let mut tagged = 0;
         for line in logs.lines().filter(|l| !l.trim().is_empty()) {
@@ -707,7 +708,8 @@ impl Deployment<'_> {
         let stack = self.stack()?;
         if self.variant.on("otel") {
             succeeded(&stack.compose(300, &["up", "-d", "--wait", "app"]), "start the app for the trace check")?;
-            http(&self.published, "GET", "/health", &[("traceparent", &format!("00-{TRACE_ID}-b7ad6b7169203331-01"))], "")?;
+            // An API request: probes are traced only at debug.
+            http(&self.published, "GET", "/api/v1/items/424242", &[("traceparent", &format!("00-{TRACE_ID}-b7ad6b7169203331-01"))], "")?;
             succeeded(&stack.compose(120, &["stop", "app"]), "stop")?;
             let trace_id: Vec<u8> = (0..32).step_by(2).map(|i| u8::from_str_radix(&TRACE_ID[i..i + 2], 16).unwrap_or(0)).collect();
             let exported = self.otlp.received().iter().any(|body| body.windows(16).any(|w| w == trace_id));

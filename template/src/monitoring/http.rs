@@ -3,15 +3,21 @@
 //! route is the pattern that matched (`/api/v1/items/{id}`), never the raw path, and
 //! methods outside the standard ones share one label.
 
-use std::time::Instant;
+use std::{
+    collections::HashMap,
+    future::Future,
+    pin::Pin,
+    sync::{Arc, RwLock},
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
 
 use axum::{
     extract::{MatchedPath, Request},
-    http::Method,
-    middleware::Next,
-    response::Response,
+    http::{Method, Response, StatusCode},
 };
-use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics::{Counter, Gauge, Histogram, Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use tower::{Layer, Service};
 
 /// The route label of a request no route matched.
 const UNMATCHED: &str = "unmatched";
@@ -26,25 +32,108 @@ pub(super) fn describe() {
     describe_gauge!("http_requests_in_flight", "Requests being handled now.");
 }
 
-/// Middleware recording every request that reaches the router, refused ones included.
-pub async fn track_requests(request: Request, next: Next) -> Response {
-    let method = method_label(request.method());
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED, MatchedPath::as_str)
-        .to_owned();
-    let _in_flight = InFlight::start();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let labels = [
-        ("method", method.to_owned()),
-        ("route", route),
-        ("status", response.status().as_str().to_owned()),
-    ];
-    counter!("http_requests_total", &labels).increment(1);
-    histogram!("http_request_duration_seconds", &labels).record(started.elapsed());
-    response
+/// Records every request that reaches the router, refused ones included: put it
+/// outermost. Made by [`track_requests`].
+#[derive(Clone)]
+pub struct TrackRequestsLayer {
+    in_flight: Gauge,
+    series: Arc<SeriesByRoute>,
+}
+
+/// The layer recording requests, on the handles of the recorder installed now.
+pub fn track_requests() -> TrackRequestsLayer {
+    TrackRequestsLayer {
+        in_flight: gauge!("http_requests_in_flight"),
+        series: Arc::default(),
+    }
+}
+
+impl<S> Layer<S> for TrackRequestsLayer {
+    type Service = TrackRequests<S>;
+
+    fn layer(&self, inner: S) -> TrackRequests<S> {
+        TrackRequests { inner, layer: self.clone() }
+    }
+}
+
+/// The service of [`TrackRequestsLayer`]: a `tower::Service` rather than `from_fn`, which
+/// would clone every layer beneath it for each request.
+#[derive(Clone)]
+pub struct TrackRequests<S> {
+    inner: S,
+    layer: TrackRequestsLayer,
+}
+
+impl<S, B> Service<Request> for TrackRequests<S>
+where
+    S: Service<Request, Response = Response<B>>,
+    S::Future: Send + 'static,
+{
+    type Response = Response<B>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<B>, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let method = method_label(request.method());
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        let in_flight = InFlight::start(&self.layer.in_flight);
+        let series = Arc::clone(&self.layer.series);
+        let started = Instant::now();
+        let response = self.inner.call(request);
+        Box::pin(async move {
+            let response = response.await?;
+            let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
+            series.record(method, route, response.status(), started.elapsed());
+            drop(in_flight);
+            Ok(response)
+        })
+    }
+}
+
+/// The counter and histogram of one method, route and status.
+struct Series {
+    requests: Counter,
+    duration: Histogram,
+}
+
+/// Each label set's handles, registered on its first request. Registering looks up the
+/// labelled key in the recorder, which costs several times the rest of the recording;
+/// the label values are bounded, and so is this map.
+#[derive(Default)]
+struct SeriesByRoute(RwLock<HashMap<Box<str>, SeriesOfRoute>>);
+
+/// A route's series, by method and status.
+type SeriesOfRoute = HashMap<(&'static str, StatusCode), Series>;
+
+impl SeriesByRoute {
+    fn record(&self, method: &'static str, route: &str, status: StatusCode, elapsed: Duration) {
+        let record = |series: &Series| {
+            series.requests.increment(1);
+            series.duration.record(elapsed);
+        };
+        if let Ok(routes) = self.0.read()
+            && let Some(series) = routes.get(route).and_then(|series| series.get(&(method, status)))
+        {
+            return record(series);
+        }
+        let labels = [
+            ("method", method.to_owned()),
+            ("route", route.to_owned()),
+            ("status", status.as_str().to_owned()),
+        ];
+        let series = Series {
+            requests: counter!("http_requests_total", &labels),
+            duration: histogram!("http_request_duration_seconds", &labels),
+        };
+        record(&series);
+        if let Ok(mut routes) = self.0.write() {
+            routes.entry(route.into()).or_default().insert((method, status), series);
+        }
+    }
 }
 
 /// The method as a label: the standard methods by name, any other as `other`.
@@ -64,18 +153,18 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 /// Counts a request in flight until dropped, which a cancelled request is too.
-struct InFlight;
+struct InFlight(Gauge);
 
 impl InFlight {
-    fn start() -> Self {
-        gauge!("http_requests_in_flight").increment(1.0);
-        Self
+    fn start(gauge: &Gauge) -> Self {
+        gauge.increment(1.0);
+        Self(gauge.clone())
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        gauge!("http_requests_in_flight").decrement(1.0);
+        self.0.decrement(1.0);
     }
 }
 

@@ -12,13 +12,13 @@ use std::{
 };
 
 use axum::{Router, extract::State, http::header, response::IntoResponse, routing::get};
-use metrics::{Unit, describe_gauge, describe_histogram, gauge};
+use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use metrics_process::Collector;
 
 pub use http::track_requests;
 
-use crate::{db::DbPool, error::AppError};
+use crate::{db::DbPool, error::AppError, telemetry};
 
 /// Upper bounds of the latency histograms' buckets, in seconds: from a cached read to
 /// the default request timeout.
@@ -57,6 +57,7 @@ fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildError
         Unit::Seconds,
         "Time a query waited for a database connection from the pool."
     );
+    describe_counter!("log_lines_dropped_total", "Log lines dropped because stdout took them slower than they came.");
     describe_gauge!("build_info", "Always 1, labelled with the version and git revision of the running binary.");
     gauge!("build_info", "version" => env!("CARGO_PKG_VERSION"), "revision" => REVISION).set(1.0);
     Collector::default().describe();
@@ -89,6 +90,7 @@ async fn render(State(scrape): State<Scrape>) -> impl IntoResponse {
     gauge!("db_pool_connections").set(pool.size());
     gauge!("db_pool_idle_connections").set(u32::try_from(pool.num_idle()).unwrap_or(u32::MAX));
     gauge!("db_pool_max_connections").set(pool.options().get_max_connections());
+    counter!("log_lines_dropped_total").absolute(telemetry::dropped_log_lines());
     scrape.process.collect();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],

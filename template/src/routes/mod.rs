@@ -15,6 +15,12 @@ use crate::{error::AppError, rate_limit::RateLimitLayer, state::AppState};
 /// Where versioned API routes live: rate limited, unlike the probes.
 pub const API_PREFIX: &str = "/api/v1";
 
+/// Whether `route` is a probe's: asked every few seconds by orchestrators and load
+/// balancers, so logged only at `debug`.
+pub fn is_probe(route: &str) -> bool {
+    matches!(route, "/health" | "/health/ready")
+}
+
 /// The routes, and the OpenAPI paths that describe them.
 pub fn router(rate_limit: Option<RateLimitLayer>) -> (Router<AppState>, OpenApi) {
     let api = OpenApiRouter::new().nest("/items", items::router());

@@ -7,18 +7,28 @@ mod otel;
 mod sentry;
 {% endif -%}
 
-use std::borrow::Cow;
+use std::{
+    borrow::Cow,
+    io::{self, BufWriter},
+    sync::OnceLock,
+    time::Duration,
+};
 
 use anyhow::Context;
-use axum::http::{HeaderMap, Request, Uri};
-use tracing::Span;
+use axum::{
+    extract::MatchedPath,
+    http::{HeaderMap, Request, Response, Uri},
+};
+use tower_http::trace::{DefaultOnResponse, OnResponse};
+use tracing::{Level, Span};
+use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder};
 use tracing_subscriber::{
     EnvFilter, Layer, Registry, fmt, layer::SubscriberExt, util::SubscriberInitExt,
 };
 
 use crate::{
     config::{Config, LogFormat},
-    request_id,
+    request_id, routes,
 };
 
 /// A layer over every span and event of the service.
@@ -58,9 +68,25 @@ pub struct Telemetry {
     _guards: Vec<Box<dyn Send>>,
 }
 
+/// Log lines waiting for the writer thread; beyond this, new lines are dropped and
+/// counted ([`dropped_log_lines`]) rather than making requests wait for stdout.
+const BUFFERED_LOG_LINES: usize = 16_384;
+
+/// Bytes gathered into one write to stdout when lines come faster than one at a time.
+const STDOUT_BUFFER_BYTES: usize = 64 * 1024;
+
+static LOG_WRITER_ERRORS: OnceLock<ErrorCounter> = OnceLock::new();
+
 pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
     let filter = EnvFilter::try_new(&config.log.rust_log).context("RUST_LOG is not a valid log filter")?;
-    let mut layers = vec![log_layer(config.log.log_format)];
+    // Written by a thread of its own, which flushes after each batch and when dropped.
+    let (stdout, stdout_guard) = NonBlockingBuilder::default()
+        .buffered_lines_limit(BUFFERED_LOG_LINES)
+        .lossy(true)
+        .thread_name("log-writer")
+        .finish(BufWriter::with_capacity(STDOUT_BUFFER_BYTES, io::stdout()));
+    LOG_WRITER_ERRORS.get_or_init(|| stdout.error_counter());
+    let mut layers = vec![log_layer(config.log.log_format, stdout)];
     let mut guards = Vec::new();
     for start in EXPORTERS {
         if let Some(Exporter { layer, guard }) = start(config)? {
@@ -68,6 +94,8 @@ pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
             guards.push(guard);
         }
     }
+    // Last, so that it flushes after the exporters, which may log while they flush.
+    guards.push(Box::new(stdout_guard));
     tracing_subscriber::registry()
         .with(layers)
         .with(filter)
@@ -76,32 +104,64 @@ pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
     Ok(Telemetry { _guards: guards })
 }
 
-fn log_layer(format: LogFormat) -> BoxedLayer {
+/// Log lines dropped since start because stdout took them slower than they came.
+pub fn dropped_log_lines() -> u64 {
+    LOG_WRITER_ERRORS.get().map_or(0, ErrorCounter::dropped_lines) as u64
+}
+
+fn log_layer(format: LogFormat, stdout: NonBlocking) -> BoxedLayer {
     match format {
         LogFormat::Json => fmt::layer()
             .json()
             .flatten_event(true)
             .with_current_span(false)
             .with_span_list(true)
+            .with_writer(stdout)
             .boxed(),
-        LogFormat::Pretty => fmt::layer().boxed(),
+        LogFormat::Pretty => fmt::layer().with_writer(stdout).boxed(),
     }
 }
 
-/// The span every log line of a request is written in.
+/// The span every log line of a request is written in: at `info`, or at `debug` for
+/// the probes, which orchestrators send every few seconds and nobody reads.
 pub fn request_span<B>(request: &Request<B>) -> Span {
-    let span = tracing::info_span!(
-        "request",
-        method = %request.method(),
-        uri = %loggable(request.uri()),
-        request_id = request_id::of(request),
-        // Set by an exporter that continues the caller's trace; absent from the logs otherwise.
-        trace_id = tracing::field::Empty,
-    );
+    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+    macro_rules! request_span {
+        ($level:expr) => {
+            tracing::span!(
+                $level,
+                "request",
+                method = %request.method(),
+                uri = %loggable(request.uri()),
+                route,
+                request_id = request_id::of(request),
+                // Set by an exporter that continues the caller's trace; absent from the logs otherwise.
+                trace_id = tracing::field::Empty,
+            )
+        };
+    }
+    let span = if route.is_some_and(routes::is_probe) {
+        request_span!(Level::DEBUG)
+    } else {
+        request_span!(Level::INFO)
+    };
     for on_request_span in ON_REQUEST_SPAN {
         on_request_span(&span, request.headers());
     }
     span
+}
+
+/// The access log: one line per answered request, at its span's level, so nothing is
+/// written for a request whose span the filter left out.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessLog;
+
+impl<B> OnResponse<B> for AccessLog {
+    fn on_response(self, response: &Response<B>, latency: Duration, span: &Span) {
+        if let Some(metadata) = span.metadata().filter(|_| !span.is_disabled()) {
+            DefaultOnResponse::new().level(*metadata.level()).on_response(response, latency, span);
+        }
+    }
 }
 
 /// At most this much of a request's path and query goes into its log lines, so that a
