@@ -115,17 +115,18 @@ def load(url, args, seconds):
 def compare(pairs, args):
     """Each (label, service url, baseline url) loaded in alternating rounds; the median
     round of each side, so a noisy moment on a shared machine does not decide a ratio.
-    Also gives how many requests the service answered in all."""
-    served = 0
-    for _, service_url, baseline_url in pairs:
-        served += load(service_url, args, args.warm_up)["requests"]
+    Also gives how many requests the service answered for each label."""
+    served = {}
+    for label, service_url, baseline_url in pairs:
+        served[label] = load(service_url, args, args.warm_up)["requests"]
         load(baseline_url, args, args.warm_up)
     rounds = {label: ([], []) for label, *_ in pairs}
     for _ in range(args.rounds):
         for label, service_url, baseline_url in pairs:
             rounds[label][0].append(load(service_url, args, args.seconds))
             rounds[label][1].append(load(baseline_url, args, args.seconds))
-    served += sum(run["requests"] for service, _ in rounds.values() for run in service)
+    for label, (service, _) in rounds.items():
+        served[label] += sum(run["requests"] for run in service)
     median = lambda runs: {key: statistics.median(run[key] for run in runs) for key in runs[0]}
     return {label: (median(service), median(baseline)) for label, (service, baseline) in rounds.items()}, served
 
@@ -160,7 +161,8 @@ def main():
     servers = []
     try:
         with open(log_path, "wb") as log, open(args.work / "baselines.log", "wb") as baseline_log:
-            service = Server("the service", args.service, {**SERVICE_ENV, **database, "METRICS_PORT": str(free_port())}, "/health/ready", log)
+            metrics_port = free_port()
+            service = Server("the service", args.service, {**SERVICE_ENV, **database, "METRICS_PORT": str(metrics_port)}, "/health/ready", log)
             servers.append(service)
             time.sleep(1)
             idle_kib = service.memory_kib("VmRSS")
@@ -168,14 +170,14 @@ def main():
             hello = Server("bare axum", args.hello, {}, "/health", baseline_log)
             items = Server("axum + sqlx", args.items, database, item, baseline_log)
             servers += [hello, items]
+            probe, read = "GET /health vs bare axum", f"GET {item} vs axum + sqlx"
             results, served = compare(
-                [
-                    ("GET /health vs bare axum", service.url("/health"), hello.url("/health")),
-                    (f"GET {item} vs axum + sqlx", service.url(item), items.url(item)),
-                ],
+                [(probe, service.url("/health"), hello.url("/health")), (read, service.url(item), items.url(item))],
                 args,
             )
             loaded_kib = service.memory_kib("VmHWM")
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as scrape:
+                dropped = re.search(r"^log_lines_dropped_total (\S+)$", scrape.read().decode(), re.MULTILINE)
     finally:
         for server in servers:
             server.stop()
@@ -190,9 +192,14 @@ def main():
             f"| {ours['rps'] / theirs['rps']:.2f}x | {ours['p99'] / theirs['p99']:.2f}x |"
         )
     log_bytes = log_path.stat().st_size
+    access_lines = sum(b"finished processing request" in line for line in log_path.read_bytes().splitlines())
     print(f"\nservice: start to ready {service.ready_seconds * 1000:.0f} ms, "
           f"RSS idle {idle_kib / 1024:.1f} MiB, peak under load {loaded_kib / 1024:.1f} MiB, "
-          f"binary {args.service.stat().st_size / 2**20:.1f} MiB, {log_bytes / 2**20:.1f} MiB of logs for {served:,} requests")
+          f"binary {args.service.stat().st_size / 2**20:.1f} MiB")
+    # One access line per API request (the item read and the POST that created it), none for probes.
+    print(f"logs: {log_bytes / 2**20:.1f} MiB for {sum(served.values()):,} requests; "
+          f"{access_lines:,} access lines for {served[read] + 1:,} API requests; "
+          f"log_lines_dropped_total {dropped.group(1) if dropped else 'missing'}")
     if args.image:
         size = subprocess.run(["docker", "image", "inspect", "--format", "{{.Size}}", args.image], check=True, capture_output=True, text=True)
         print(f"image {args.image}: {int(size.stdout) / 1e6:.0f} MB")

@@ -159,7 +159,7 @@ fn count_known_traffic(project: &Project, postgres: &Postgres, redis: &Redis) ->
             }
         }
     }
-    for series in ["build_info", "http_requests_in_flight", "db_pool_connections", "db_pool_idle_connections", "db_pool_max_connections", "db_pool_acquire_duration_seconds_count", "process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds"] {
+    for series in ["build_info", "http_requests_in_flight", "db_pool_connections", "db_pool_idle_connections", "db_pool_max_connections", "db_pool_acquire_duration_seconds_count", "process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds", "log_lines_dropped_total"] {
         if !after.has(series) {
             problems.push(format!("{series} is missing from the scrape"));
         }

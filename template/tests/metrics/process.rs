@@ -43,3 +43,13 @@ async fn the_pool_is_sampled_at_each_scrape(pool: DbPool) {
     let waits = |metrics: &Metrics| metrics.buckets("db_pool_acquire_duration_seconds", &[]).last().map_or(0.0, |(_, count)| *count);
     assert_eq!(waits(&after) - waits(&before), 1.0, "creating an item waited once for a connection");
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn dropped_log_lines_are_exported_and_none_are_dropped_at_rest(pool: DbPool) {
+    let _turn = one_at_a_time().await;
+    let app = spawn_app(pool).await;
+
+    let metrics = Metrics::scrape(&app).await;
+
+    assert_eq!(metrics.sample("log_lines_dropped_total", &[]).map(|sample| sample.value), Some(0.0));
+}
