@@ -29,7 +29,8 @@ done
 export USER=${USER:-bench}
 
 work=$PWD/target/bench
-target=${BENCH_TARGET_DIR:-$work/target}
+# Absolute: the service builds from its own directory.
+target=$(realpath -m "${BENCH_TARGET_DIR:-$work/target}")
 if $smoke; then
     profile=dev
     binaries=$target/debug
