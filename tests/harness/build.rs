@@ -105,7 +105,12 @@ fn the_default_variants_readme_quickstart_works_as_written() {
     let printed = String::from_utf8_lossy(&output.stdout);
     let transcript = format!("{printed}\n{}", tail(&output, 30));
     assert!(output.status.success(), "the quickstart failed ({}):\n{transcript}", output.status);
-    let answers: Vec<serde_json::Value> = printed.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    // The service logs to the same terminal from its own thread, so a log line may land
+    // between curl's body and the newline `-w '\n'` adds: read the value a line starts with.
+    let answers: Vec<serde_json::Value> = printed
+        .lines()
+        .filter_map(|line| serde_json::Deserializer::from_str(line).into_iter().next()?.ok())
+        .collect();
     let answered = |what: &str, holds: &dyn Fn(&serde_json::Value) -> bool| {
         assert!(answers.iter().any(holds), "no answer {what} in:\n{transcript}");
     };
