@@ -21,7 +21,7 @@ use std::{
 };
 
 use crate::{
-    helpers::{Failures, Project, Variant, clean_env, generated, http, project_name, repo_root, run, succeeded, tail, variants, work_dir},
+    helpers::{Failures, Project, Variant, clean_env, generated, http, project_name, repo_root, run, secrets_of, succeeded, tail, variants, work_dir},
     prometheus::Scrape,
 };
 
@@ -59,6 +59,22 @@ fn host_address() -> Result<String, String> {
         .and_then(|cidr| cidr.split('/').next())
         .map(str::to_owned)
         .ok_or_else(|| format!("no IPv4 address on docker0: {text}"))
+}
+
+/// A port free on loopback now.
+fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).map(|address| address.port()).map_err(|e| e.to_string())
+}
+
+/// The `NAME=value` lines of the project's .env.production.example.
+fn example_settings(project: &Project) -> Vec<String> {
+    project.read(".env.production.example").lines().filter(|line| !line.starts_with('#') && line.contains('=')).map(str::to_owned).collect()
+}
+
+/// Sets `name` in `NAME=value` lines, replacing its line if there is one.
+fn set_setting(settings: &mut Vec<String>, name: &str, value: String) {
+    settings.retain(|line| !line.starts_with(&format!("{name}=")));
+    settings.push(format!("{name}={value}"));
 }
 
 /// A stand-in for a telemetry backend on the host: records every request body.
@@ -107,18 +123,33 @@ impl Receiver {
 struct Stack {
     dir: PathBuf,
     database: Option<String>,
-    /// Whether the secrets are files (compose.secrets.yml) rather than variables.
-    secret_files: bool,
+    /// The compose files, compose.production.yml first, then its overrides
+    /// (compose.secrets.yml when the secrets are files rather than variables).
+    files: Vec<String>,
+    env_file: String,
+    /// A compose project name of its own, for a stack beside the deployed one.
+    project: Option<String>,
 }
 
 impl Stack {
+    fn deployed(dir: PathBuf, database: Option<String>, secret_files: bool) -> Self {
+        let mut files = vec!["compose.production.yml".to_owned()];
+        if secret_files {
+            files.push("compose.secrets.yml".to_owned());
+        }
+        Self { dir, database, files, env_file: ".env.production".into(), project: None }
+    }
+
     fn compose(&self, seconds: u64, args: &[&str]) -> Output {
         let mut command = docker(seconds);
-        clean_env(&mut command).current_dir(&self.dir).args(["compose", "-f", "compose.production.yml"]);
-        if self.secret_files {
-            command.args(["-f", "compose.secrets.yml"]);
+        clean_env(&mut command).current_dir(&self.dir).arg("compose");
+        if let Some(project) = &self.project {
+            command.args(["--project-name", project]);
         }
-        run(command.args(["--env-file", ".env.production"]).args(args))
+        for file in &self.files {
+            command.args(["-f", file]);
+        }
+        run(command.args(["--env-file", &self.env_file]).args(args))
     }
 
     fn container(&self, service: &str) -> Result<String, String> {
@@ -174,13 +205,14 @@ enum Fact {
     Drains,
     Telemetry,
     Metrics,
+    Replicas,
 }
 
 /// `METRICS_PORT` as compose.production.yml sets it by default.
 const METRICS_PORT: &str = "9090";
 
 impl Fact {
-    const ALL: [Fact; 10] = [
+    const ALL: [Fact; 11] = [
         Fact::Built,
         Fact::Healthy,
         Fact::Hardened,
@@ -191,6 +223,8 @@ impl Fact {
         Fact::Metrics,
         Fact::Drains,
         Fact::Telemetry,
+        // Last: it tears the deployed stack down to run its own.
+        Fact::Replicas,
     ];
 
     fn name(self) -> &'static str {
@@ -205,6 +239,7 @@ impl Fact {
             Fact::Drains => "drain",
             Fact::Telemetry => "telemetry",
             Fact::Metrics => "metrics",
+            Fact::Replicas => "replicas",
         }
     }
 
@@ -212,7 +247,7 @@ impl Fact {
     fn needs(self) -> Option<Fact> {
         match self {
             Fact::Built => None,
-            Fact::Healthy => Some(Fact::Built),
+            Fact::Healthy | Fact::Replicas => Some(Fact::Built),
             _ => Some(Fact::Healthy),
         }
     }
@@ -225,7 +260,8 @@ enum Outcome {
     Failed(String),
     /// Not checked: the fact it needs did not hold.
     Unchecked(Fact),
-    /// The variant has nothing to check (telemetry without Sentry or OpenTelemetry).
+    /// The variant has nothing to check (telemetry without Sentry or OpenTelemetry,
+    /// replicas of a SQLite variant).
     NotApplicable,
 }
 
@@ -239,6 +275,8 @@ struct Report {
     served: usize,
     refused: usize,
     stop: Duration,
+    /// The replicas fact's figures, when it ran.
+    replicas: String,
 }
 
 fn secs(duration: Duration) -> String {
@@ -274,7 +312,7 @@ fn run_every_variant() -> Result<Option<Runs>, String> {
         }
     }
     let mut facts = vec![format!("variant | {}", Fact::ALL.map(Fact::name).join(" | "))];
-    let mut figures = vec!["variant | image | cold build | rebuild | deploy.sh to healthy | drain (served/refused, failed=0) | stop".to_owned()];
+    let mut figures = vec!["variant | image | cold build | rebuild | deploy.sh to healthy | drain (served/refused, failed=0) | stop | replicas".to_owned()];
     let runs: Vec<_> = e2e_variants()
         .into_iter()
         .map(|variant| {
@@ -287,8 +325,8 @@ fn run_every_variant() -> Result<Option<Runs>, String> {
             });
             facts.push(format!("{variant} | {}", marks.collect::<Vec<_>>().join(" | ")));
             figures.push(format!(
-                "{variant} | {:.1} MB | {} | {} | {} | {}/{} | {}",
-                r.image_mb, secs(r.cold_build), secs(r.rebuild), secs(r.to_healthy), r.served, r.refused, secs(r.stop)
+                "{variant} | {:.1} MB | {} | {} | {} | {}/{} | {} | {}",
+                r.image_mb, secs(r.cold_build), secs(r.rebuild), secs(r.to_healthy), r.served, r.refused, secs(r.stop), r.replicas
             ));
             (variant, outcomes)
         })
@@ -362,6 +400,11 @@ fn traces_and_error_reports_reach_their_backends() {
     assert_fact(Fact::Telemetry);
 }
 
+#[test]
+fn replicas_start_together_and_are_replaced_one_by_one_under_load_failing_nothing() {
+    assert_fact(Fact::Replicas);
+}
+
 /// One variant's production stack, as the checks share it.
 struct Deployment<'a> {
     generated: &'a Project,
@@ -399,6 +442,8 @@ fn run_variant(generated: &Project) -> (Vec<(Fact, Outcome)>, Report) {
         let outcome = match fact.needs() {
             Some(needed) if !held(needed, &outcomes) => Outcome::Unchecked(needed),
             _ if fact == Fact::Telemetry && !variant.on("otel") && !variant.on("sentry") => Outcome::NotApplicable,
+            // SQLite allows one writer process: its manifests never scale it.
+            _ if fact == Fact::Replicas && !variant.is("database", "postgres") => Outcome::NotApplicable,
             _ => match deployment.check(fact) {
                 Ok(()) => Outcome::Held,
                 Err(error) => Outcome::Failed(error),
@@ -424,6 +469,7 @@ impl Deployment<'_> {
             Fact::Drains => self.check_drain(),
             Fact::Telemetry => self.check_telemetry(),
             Fact::Metrics => self.check_metrics(),
+            Fact::Replicas => self.check_replicas(),
         }
     }
 
@@ -469,18 +515,9 @@ impl Deployment<'_> {
     fn deploy(&mut self) -> Result<(), String> {
         let (dir, v) = (self.dir.clone(), self.variant);
         let host = host_address()?;
-        let app_port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
-        let mut settings: Vec<String> = self
-            .generated
-            .read(".env.production.example")
-            .lines()
-            .filter(|line| !line.starts_with('#') && line.contains('='))
-            .map(str::to_owned)
-            .collect();
-        let mut set = |name: &str, value: String| {
-            settings.retain(|line| !line.starts_with(&format!("{name}=")));
-            settings.push(format!("{name}={value}"));
-        };
+        let app_port = free_port()?;
+        let mut settings = example_settings(self.generated);
+        let mut set = |name: &str, value: String| set_setting(&mut settings, name, value);
         set("IMAGE", self.image.clone());
         set("IMAGE_TAG", "2".into());
         set("APP_PORT", app_port.to_string());
@@ -510,8 +547,7 @@ impl Deployment<'_> {
             std::fs::create_dir_all(&secrets_dir).map_err(|e| e.to_string())?;
             for line in settings.iter_mut() {
                 let Some((name, value)) = line.split_once('=') else { continue };
-                let secret = (name == "DATABASE_URL" && v.is("database", "postgres")) || (name == "REDIS_URL" && v.on("redis")) || (name == "SENTRY_DSN" && v.on("sentry"));
-                if !secret {
+                if !secrets_of(&v).contains(&name) {
                     continue;
                 }
                 let file = secrets_dir.join(name.to_ascii_lowercase());
@@ -523,7 +559,7 @@ impl Deployment<'_> {
         }
         // The settings file deploy.sh reads by default; git ignores it, so the deploy's stash leaves it.
         std::fs::write(dir.join(".env.production"), settings.join("\n") + "\n").map_err(|e| e.to_string())?;
-        self.stack = Some(Stack { dir: dir.clone(), database: self.database.clone(), secret_files });
+        self.stack = Some(Stack::deployed(dir.clone(), self.database.clone(), secret_files));
         self.published = format!("127.0.0.1:{app_port}");
 
         let git = |args: &[&str]| succeeded(&run(Command::new("git").current_dir(&dir).args(args)), &format!("git {args:?}"));
@@ -731,6 +767,189 @@ impl Deployment<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl Deployment<'_> {
+    /// What the Kubernetes manifests assume, on this engine: [`REPLICAS`] replicas of the
+    /// image behind a load-balancing Caddy that sends requests to ready replicas only,
+    /// against one Postgres (and Redis). They start at once on an empty database with
+    /// migrations on start, then each is replaced by one of the rebuilt image, the new one
+    /// started and healthy before the old one stops, while the host loads the proxy.
+    fn check_replicas(&mut self) -> Result<(), String> {
+        // The deployed stack goes first: this one is a compose project of its own.
+        self.stack.take();
+        let name = project_name(&self.variant);
+        let project = format!("{name}-replicas");
+        let database = format!("{}_replicas", self.database.as_deref().ok_or("no database")?);
+        let mut settings = example_settings(self.generated);
+        let app_port = settings.iter().find_map(|line| line.strip_prefix("APP_PORT=")).ok_or("no APP_PORT in .env.production.example")?.to_owned();
+        // Every name a replica of this run will have: compose numbers them on.
+        let upstreams: Vec<String> = (1..=2 * REPLICAS).map(|n| format!("{project}-app-{n}:{app_port}")).collect();
+        let host = host_address()?;
+        let lb = format!("127.0.0.1:{}", free_port()?);
+        let mut set = |name: &str, value: String| set_setting(&mut settings, name, value);
+        set("IMAGE", self.image.clone());
+        set("IMAGE_TAG", "1".into());
+        set("DATABASE_URL", format!("postgres://e2e:e2e-s3cret@{host}:5432/{database}"));
+        if self.variant.on("redis") {
+            set("REDIS_URL", format!("redis://{host}:6379"));
+            set("CACHE_KEY_PREFIX", database.clone());
+        }
+        set("RUN_MIGRATIONS_ON_START", "true".into());
+        set("RATE_LIMIT_PER_SECOND", "0".into());
+        set("UPSTREAMS", format!("\"{}\"", upstreams.join(" ")));
+        set("REPLICAS_CADDYFILE", repo_root().join("tests/container/replicas.Caddyfile").to_string_lossy().into_owned());
+        set("LB_PORT", lb.rsplit(':').next().unwrap_or_default().to_owned());
+        let env_file = self.dir.join(".env.replicas");
+        let write_settings = |settings: &[String]| std::fs::write(&env_file, settings.join("\n") + "\n").map_err(|e| e.to_string());
+        write_settings(&settings)?;
+        run(Command::new("psql").arg(admin_url()).args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")]));
+        succeeded(&run(Command::new("psql").arg(admin_url()).args(["-q", "-c", &format!("CREATE DATABASE {database} OWNER e2e")])), "create the database")?;
+        let stack = Stack {
+            dir: self.dir.clone(),
+            database: Some(database.clone()),
+            files: vec!["compose.production.yml".into(), repo_root().join("tests/container/replicas.compose.yml").to_string_lossy().into_owned()],
+            env_file: ".env.replicas".into(),
+            project: Some(project),
+        };
+
+        // All at once, on an empty database: Postgres's advisory lock lets one apply the
+        // migrations while the others wait; a replica that raced would exit and restart.
+        let started = Instant::now();
+        let scale = format!("app={REPLICAS}");
+        succeeded(&stack.compose(300, &["up", "-d", "--wait", "--scale", &scale, "app"]), "three replicas at once")?;
+        let together = started.elapsed();
+        let replicas = stack.replicas()?;
+        if replicas.len() != REPLICAS {
+            return Err(format!("expected {REPLICAS} replicas, saw {replicas:?}"));
+        }
+        for replica in &replicas {
+            let restarts = stack.inspect(replica, "{{.RestartCount}} {{.State.Health.Status}}");
+            if restarts != "0 healthy" {
+                return Err(format!("replica {replica}: expected 0 restarts and healthy, saw {restarts}: {}", container_logs(replica)));
+            }
+        }
+        let migrations = std::fs::read_dir(self.generated.path("migrations")).map_err(|e| e.to_string())?.count();
+        let applied = run(Command::new("psql").arg(format!("postgres://e2e:e2e-s3cret@127.0.0.1:5432/{database}")).args(["-tAc", "SELECT count(*) FROM _sqlx_migrations WHERE success"]));
+        let applied = succeeded(&applied, "count the applied migrations")?;
+        if applied.trim() != migrations.to_string() {
+            return Err(format!("expected each of the {migrations} migrations applied once, saw {}", applied.trim()));
+        }
+
+        succeeded(&stack.compose(300, &["up", "-d", "lb"]), "the load balancer")?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while http(&lb, "GET", "/health/ready", &[], "").map(|(status, _)| status) != Ok(200) {
+            if Instant::now() > deadline {
+                return Err(format!("the load balancer did not answer GET /health/ready 200 within 30 s: {}", tail(&stack.compose(60, &["logs", "lb"]), 20)));
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+        let mut paths = Vec::new();
+        for n in 0..10 {
+            let (status, body) = http(&lb, "POST", "/api/v1/items", &[("content-type", "application/json")], &format!(r#"{{"name":"replicated-{n}"}}"#))?;
+            let id = serde_json::from_str::<serde_json::Value>(&body).map_err(|e| format!("{status} {body}: {e}"))?["id"].clone();
+            paths.push(format!("/api/v1/items/{id}"));
+        }
+
+        // One replica at a time: the new one healthy and in rotation, then the old one stopped.
+        let load = Load::start(&lb, paths);
+        set_setting(&mut settings, "IMAGE_TAG", "2".into());
+        write_settings(&settings)?;
+        let mut replaced = Vec::new();
+        let grow = format!("app={}", REPLICAS + 1);
+        for old in &replicas {
+            let started = Instant::now();
+            let before = stack.replicas()?;
+            succeeded(&stack.compose(300, &["up", "-d", "--wait", "--no-deps", "--no-recreate", "--scale", &grow, "app"]), "start a replacement")?;
+            let new = stack.replicas()?.into_iter().find(|replica| !before.contains(replica)).ok_or("no replacement started")?;
+            let image = stack.inspect(&new, "{{.Config.Image}}");
+            if !image.ends_with(":2") {
+                return Err(format!("the replacement runs {image}, not the rebuilt image"));
+            }
+            // Two of the proxy's health checks: the new replica is in rotation.
+            thread::sleep(Duration::from_secs(2));
+            succeeded(&run(docker(60).args(["stop", "--time", "30", old])), "stop the old replica")?;
+            succeeded(&run(docker(60).args(["rm", old])), "remove the old replica")?;
+            replaced.push(started.elapsed());
+        }
+        thread::sleep(Duration::from_secs(2));
+        let (served, failed) = load.stop()?;
+        let replaced_text: Vec<String> = replaced.iter().map(|time| secs(*time)).collect();
+        self.report.replicas = format!("{REPLICAS} at once {}; replaced in {}; {served} served, {} failed", secs(together), replaced_text.join("/"), failed.len());
+        if !failed.is_empty() {
+            return Err(format!("{} of {} requests failed while replicas were replaced: {:?}", failed.len(), served + failed.len(), &failed[..failed.len().min(5)]));
+        }
+        // Each replacement took a share of the load: readiness let it in.
+        for replica in stack.replicas()? {
+            let ip = stack.inspect(&replica, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}");
+            let scrape = Scrape::of(&format!("{ip}:{METRICS_PORT}"))?;
+            let answered = scrape.value("http_requests_total", &[("method", "GET"), ("route", "/api/v1/items/{id}"), ("status", "200")]);
+            if answered < 1.0 {
+                return Err(format!("replica {replica} answered no item request through the load balancer"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The replicas run of [`Deployment::check_replicas`].
+const REPLICAS: usize = 3;
+
+impl Stack {
+    /// The app's running containers, by name.
+    fn replicas(&self) -> Result<Vec<String>, String> {
+        let ids = succeeded(&self.compose(60, &["ps", "-q", "app"]), "compose ps")?;
+        Ok(ids.lines().map(|id| self.inspect(id, "{{.Name}}").trim_start_matches('/').to_owned()).collect())
+    }
+}
+
+fn container_logs(container: &str) -> String {
+    tail(&run(Command::new("docker").args(["logs", "--tail", "20", container])), 20)
+}
+
+/// Requests from four threads, each on a new connection, until stopped (or 5 minutes).
+struct Load {
+    stopping: Arc<AtomicBool>,
+    workers: Vec<thread::JoinHandle<(usize, Vec<String>)>>,
+}
+
+impl Load {
+    fn start(address: &str, paths: Vec<String>) -> Self {
+        let stopping = Arc::new(AtomicBool::new(false));
+        let deadline = Instant::now() + Duration::from_secs(300);
+        let workers = (0..4)
+            .map(|worker| {
+                let (address, paths, stopping) = (address.to_owned(), paths.clone(), Arc::clone(&stopping));
+                thread::spawn(move || {
+                    let (mut served, mut failed) = (0, Vec::new());
+                    for path in paths.iter().cycle().skip(worker) {
+                        if stopping.load(Ordering::SeqCst) || Instant::now() > deadline {
+                            break;
+                        }
+                        match http(&address, "GET", path, &[], "") {
+                            Ok((200, _)) => served += 1,
+                            Ok((status, body)) => failed.push(format!("{path}: {status} {body}")),
+                            Err(error) => failed.push(format!("{path}: {error}")),
+                        }
+                    }
+                    (served, failed)
+                })
+            })
+            .collect();
+        Self { stopping, workers }
+    }
+
+    /// Requests answered 200, and every other outcome.
+    fn stop(self) -> Result<(usize, Vec<String>), String> {
+        self.stopping.store(true, Ordering::SeqCst);
+        let mut totals = (0, Vec::new());
+        for worker in self.workers {
+            let (served, failed) = worker.join().map_err(|_| "a load thread panicked".to_owned())?;
+            totals.0 += served;
+            totals.1.extend(failed);
+        }
+        Ok(totals)
     }
 }
 

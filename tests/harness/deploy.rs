@@ -9,7 +9,7 @@ use std::{
 
 use serde_json::Value;
 
-use crate::helpers::{Failures, Project, all_projects, clean_env, project_name, tail};
+use crate::helpers::{Failures, Project, all_projects, clean_env, project_name, secrets_of, tail};
 
 /// `docker compose` with nothing from this process's environment leaking into interpolation.
 fn compose(project: &Project, args: &[&str]) -> Output {
@@ -248,16 +248,7 @@ fn the_secrets_file_gives_every_secret_as_a_file_and_none_in_the_environment() {
     let mut failures = Failures::default();
     for project in all_projects() {
         let v = &project.variant;
-        let mut secrets = Vec::new();
-        if v.is("database", "postgres") {
-            secrets.push("DATABASE_URL");
-        }
-        if v.on("redis") {
-            secrets.push("REDIS_URL");
-        }
-        if v.on("sentry") {
-            secrets.push("SENTRY_DSN");
-        }
+        let secrets = secrets_of(v);
         if secrets.is_empty() {
             failures.check(!project.exists("compose.secrets.yml"), v, "no compose.secrets.yml without a secret setting");
             continue;
@@ -406,7 +397,7 @@ fn names_after(text: &str, marker: &str) -> BTreeSet<String> {
 }
 
 /// Variable names the service reads: its clap `env = "..."` attributes.
-fn variables_read_by_the_service(project: &Project) -> BTreeSet<String> {
+pub(crate) fn variables_read_by_the_service(project: &Project) -> BTreeSet<String> {
     names_after(&project.read("src/config.rs"), "env = \"")
 }
 

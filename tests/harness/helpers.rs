@@ -146,6 +146,21 @@ pub fn generated(variant: Variant) -> Project {
         .clone()
 }
 
+/// The secret settings of a variant, as the service names them.
+pub fn secrets_of(variant: &Variant) -> Vec<&'static str> {
+    let mut secrets = Vec::new();
+    if variant.is("database", "postgres") {
+        secrets.push("DATABASE_URL");
+    }
+    if variant.on("redis") {
+        secrets.push("REDIS_URL");
+    }
+    if variant.on("sentry") {
+        secrets.push("SENTRY_DSN");
+    }
+    secrets
+}
+
 /// Every selected variant, generated.
 pub fn all_projects() -> Vec<Project> {
     variants().into_iter().map(generated).collect()

@@ -2,6 +2,8 @@
 //! checks it. Tiers, cheapest first, each a module:
 //! - `render`, `hooks`: generation, the files of each variant, refused input;
 //! - `deploy`: compose files, Dockerfile, scripts, workflows, environment variables;
+//! - `kubernetes`: the manifests rendered, validated against the Kubernetes schemas,
+//!   policy-scanned, and held to the service's routes, ports, drain and settings;
 //! - `build`: each variant as a standalone project: fmt, clippy, its own tests;
 //! - `faults`: each variant's service against a Postgres and a Redis that are stopped
 //!   and started under it, and stopped under load;
@@ -20,6 +22,7 @@ mod deploy;
 mod faults;
 mod helpers;
 mod hooks;
+mod kubernetes;
 mod prometheus;
 mod render;
 mod repo;

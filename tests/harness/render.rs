@@ -49,6 +49,9 @@ fn optional_files(project: &Project) -> Vec<(&'static str, bool)> {
         ("tests/support/postgres.rs", v.is("database", "postgres")),
         ("tests/api/sqlite.rs", !v.is("database", "postgres")),
         ("tests/support/sqlite.rs", !v.is("database", "postgres")),
+        ("deploy/kubernetes/base/horizontalpodautoscaler.yaml", v.is("database", "postgres")),
+        ("deploy/kubernetes/base/poddisruptionbudget.yaml", v.is("database", "postgres")),
+        ("deploy/kubernetes/base/persistentvolumeclaim.yaml", !v.is("database", "postgres")),
     ]
 }
 
