@@ -306,6 +306,7 @@ fn sqlite_runs_one_recreated_pod_and_postgres_scales_with_a_budget() {
             failures.check(hpa["apiVersion"] == "autoscaling/v2" && hpa["spec"]["scaleTargetRef"]["name"] == rendered.one("Deployment")["metadata"]["name"] && number(&hpa["spec"]["minReplicas"]) >= 2, v, format!("Postgres: an autoscaling/v2 HPA on the Deployment, two pods at least: {hpa}"));
             failures.check(selects_pods(&pdb["spec"]["selector"]) && number(&pdb["spec"]["maxUnavailable"]) == 1, v, format!("Postgres: a disruption budget on the pods: {pdb}"));
             failures.check(rendered.one("PersistentVolumeClaim").is_null(), v, "Postgres: no volume");
+            failures.check(deployment["replicas"].is_null(), v, format!("Postgres: the autoscaler owns the replica count, the Deployment sets {}", deployment["replicas"]));
         }
     }
     failures.assert_none("replicas");

@@ -43,3 +43,19 @@ pub fn with_fallbacks(router: Router<AppState>) -> Router<AppState> {
         .fallback(|| async { AppError::NotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_probes_are_exactly_the_routes_outside_the_api() {
+        let (_, document) = router(None);
+        for path in document.paths.paths.keys() {
+            assert_eq!(is_probe(path), !path.starts_with(API_PREFIX), "route {path}");
+        }
+        for probe in ["/health", "/health/ready"] {
+            assert!(document.paths.paths.contains_key(probe), "no route for the probe {probe}");
+        }
+    }
+}
