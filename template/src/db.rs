@@ -4,6 +4,7 @@ use std::{str::FromStr, time::Instant};
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
+use sqlx::migrate::MigrateError;
 {%- if database == "postgres" %}
 use sqlx::{
     ConnectOptions, Connection,
@@ -118,11 +119,25 @@ pub async fn ping(pool: &DbPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(drop)
 }
 
-/// Applies pending migrations. On Postgres they take an advisory lock, so
-/// replicas starting together apply them once.
+/// Applies the migrations of this build that the database lacks.{% if database == "postgres" %} They take an
+/// advisory lock, so replicas starting together apply them once.{% endif %} A database that
+/// holds a migration this build does not know was migrated by a newer release: this is a
+/// rollback, or an old replica during a rolling update, and migrations are written for the
+/// previous release to run on, so it runs as it is.
+pub async fn apply_migrations(pool: &DbPool) -> anyhow::Result<()> {
+    match MIGRATOR.run(pool).await {
+        Err(MigrateError::VersionMissing(version)) => {
+            tracing::warn!(version, "the database holds a newer release's migration; running on it");
+            Ok(())
+        }
+        applied => applied.context("could not apply migrations"),
+    }
+}
+
+/// Connects, applies pending migrations, and closes.
 pub async fn migrate(config: &DatabaseConfig) -> anyhow::Result<()> {
     let pool = connect(config).await?;
-    MIGRATOR.run(&pool).await.context("could not apply migrations")?;
+    apply_migrations(&pool).await?;
     tracing::info!("migrations applied");
     pool.close().await;
     Ok(())

@@ -48,7 +48,7 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let db = db::connect(&config.database).await?;
         if config.database.run_migrations_on_start {
-            db::MIGRATOR.run(&db).await.context("could not apply migrations")?;
+            db::apply_migrations(&db).await?;
         }
         Self::build_with_pool(config, db).await
     }

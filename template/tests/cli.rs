@@ -173,6 +173,24 @@ async fn migrate_applies_the_migrations_and_exits_0() {
     sqlx::query("SELECT count(*) FROM items").execute(&pool).await.expect("the items table exists");
 }
 
+#[tokio::test]
+async fn migrate_runs_on_a_database_a_newer_release_migrated() {
+    let database = TestDatabase::create().await;
+    assert!(run(&["migrate"], &[("DATABASE_URL", &database.url)]).status.success(), "the first migrate failed");
+    let pool = DbPool::connect(&database.url).await.expect("database reachable");
+    sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES ($1, $2, TRUE, $3, 0)")
+        .bind(99_991_231_000_000_i64)
+        .bind("from a newer release")
+        .bind(vec![0_u8])
+        .execute(&pool)
+        .await
+        .expect("a newer release's migration recorded");
+
+    let output = run(&["migrate"], &[("DATABASE_URL", &database.url)]);
+
+    assert!(output.status.success(), "migrate refused a database ahead of it: {}", String::from_utf8_lossy(&output.stderr));
+}
+
 /// Reads what the server sends until it closes the connection, or `deadline` passes.
 fn read_until_closed(connection: &mut TcpStream, deadline: Instant) -> Result<Vec<u8>, std::io::Error> {
     let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(10));

@@ -21,7 +21,7 @@ use std::{
 };
 
 use crate::{
-    helpers::{Failures, Project, Variant, clean_env, generated, http, project_name, repo_root, run, secrets_of, succeeded, tail, variants, work_dir},
+    helpers::{Failures, Project, Variant, clean_env, container_port, generated, http, project_name, repo_root, run, secrets_of, succeeded, tail, variants, work_dir},
     prometheus::Scrape,
 };
 
@@ -775,7 +775,9 @@ impl Deployment<'_> {
     /// image behind a load-balancing Caddy that sends requests to ready replicas only,
     /// against one Postgres (and Redis). They start at once on an empty database with
     /// migrations on start, then each is replaced by one of the rebuilt image, the new one
-    /// started and healthy before the old one stops, while the host loads the proxy.
+    /// started and in rotation before the old one stops, while the host loads the proxy.
+    /// Among the upstreams is one that is alive but never ready, and fails every request:
+    /// no request may reach it.
     fn check_replicas(&mut self) -> Result<(), String> {
         // The deployed stack goes first: this one is a compose project of its own.
         self.stack.take();
@@ -783,10 +785,12 @@ impl Deployment<'_> {
         let project = format!("{name}-replicas");
         let database = format!("{}_replicas", self.database.as_deref().ok_or("no database")?);
         let mut settings = example_settings(self.generated);
-        let app_port = settings.iter().find_map(|line| line.strip_prefix("APP_PORT=")).ok_or("no APP_PORT in .env.production.example")?.to_owned();
-        // Every name a replica of this run will have: compose numbers them on.
-        let upstreams: Vec<String> = (1..=2 * REPLICAS).map(|n| format!("{project}-app-{n}:{app_port}")).collect();
+        let app_port = container_port(self.generated);
         let host = host_address()?;
+        let unready = Unready::start();
+        // Every name a replica of this run will have (compose numbers them on), and the unready one.
+        let mut upstreams: Vec<String> = (1..=2 * REPLICAS).map(|n| format!("{project}-app-{n}:{app_port}")).collect();
+        upstreams.push(format!("{host}:{}", unready.port));
         let lb = format!("127.0.0.1:{}", free_port()?);
         let mut set = |name: &str, value: String| set_setting(&mut settings, name, value);
         set("IMAGE", self.image.clone());
@@ -848,6 +852,9 @@ impl Deployment<'_> {
         let mut paths = Vec::new();
         for n in 0..10 {
             let (status, body) = http(&lb, "POST", "/api/v1/items", &[("content-type", "application/json")], &format!(r#"{{"name":"replicated-{n}"}}"#))?;
+            if status != 201 {
+                return Err(format!("POST /api/v1/items through the load balancer: expected 201, saw {status} {body}"));
+            }
             let id = serde_json::from_str::<serde_json::Value>(&body).map_err(|e| format!("{status} {body}: {e}"))?["id"].clone();
             paths.push(format!("/api/v1/items/{id}"));
         }
@@ -867,29 +874,76 @@ impl Deployment<'_> {
             if !image.ends_with(":2") {
                 return Err(format!("the replacement runs {image}, not the rebuilt image"));
             }
-            // Two of the proxy's health checks: the new replica is in rotation.
-            thread::sleep(Duration::from_secs(2));
+            stack.await_in_rotation(&new)?;
             succeeded(&run(docker(60).args(["stop", "--time", "30", old])), "stop the old replica")?;
             succeeded(&run(docker(60).args(["rm", old])), "remove the old replica")?;
             replaced.push(started.elapsed());
         }
         thread::sleep(Duration::from_secs(2));
         let (served, failed) = load.stop()?;
+        let (checked, sent) = unready.seen();
         let replaced_text: Vec<String> = replaced.iter().map(|time| secs(*time)).collect();
-        self.report.replicas = format!("{REPLICAS} at once {}; replaced in {}; {served} served, {} failed", secs(together), replaced_text.join("/"), failed.len());
+        self.report.replicas = format!("{REPLICAS} at once {}; replaced in {}; {served} served, {} failed; unready: {checked} checks, {sent} requests", secs(together), replaced_text.join("/"), failed.len());
         if !failed.is_empty() {
             return Err(format!("{} of {} requests failed while replicas were replaced: {:?}", failed.len(), served + failed.len(), &failed[..failed.len().min(5)]));
         }
-        // Each replacement took a share of the load: readiness let it in.
-        for replica in stack.replicas()? {
-            let ip = stack.inspect(&replica, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}");
-            let scrape = Scrape::of(&format!("{ip}:{METRICS_PORT}"))?;
-            let answered = scrape.value("http_requests_total", &[("method", "GET"), ("route", "/api/v1/items/{id}"), ("status", "200")]);
-            if answered < 1.0 {
-                return Err(format!("replica {replica} answered no item request through the load balancer"));
-            }
+        if checked == 0 || sent > 0 {
+            return Err(format!("the unready upstream: expected readiness checks and no request, saw {checked} checks and {sent} requests"));
         }
         Ok(())
+    }
+}
+
+/// A check that returns early stops the load too.
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+}
+
+/// An upstream that is alive but never ready, like a replica that lost its database:
+/// `/health` 200, `/health/ready` 503, and a 500 for anything else, which it counts.
+struct Unready {
+    port: u16,
+    /// Readiness checks answered, and other requests.
+    seen: Arc<Mutex<(usize, usize)>>,
+}
+
+impl Unready {
+    fn start() -> Self {
+        let listener = TcpListener::bind("0.0.0.0:0").expect("the unready upstream binds");
+        let port = listener.local_addr().expect("its address").port();
+        let seen = Arc::new(Mutex::new((0, 0)));
+        let counted = Arc::clone(&seen);
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(&stream);
+                let mut request_line = String::new();
+                reader.read_line(&mut request_line).ok();
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
+                }
+                let path = request_line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                let status = match path.as_str() {
+                    "/health" => "200 OK",
+                    "/health/ready" => {
+                        counted.lock().expect("counts").0 += 1;
+                        "503 Service Unavailable"
+                    }
+                    _ => {
+                        counted.lock().expect("counts").1 += 1;
+                        "500 Internal Server Error"
+                    }
+                };
+                (&stream).write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes()).ok();
+            }
+        });
+        Self { port, seen }
+    }
+
+    fn seen(&self) -> (usize, usize) {
+        *self.seen.lock().expect("counts")
     }
 }
 
@@ -897,6 +951,23 @@ impl Deployment<'_> {
 const REPLICAS: usize = 3;
 
 impl Stack {
+    /// Waits until `replica` has answered an item request through the load balancer: the
+    /// proxy found it ready and sends it a share of the load.
+    fn await_in_rotation(&self, replica: &str) -> Result<(), String> {
+        let ip = self.inspect(replica, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let scrape = Scrape::of(&format!("{ip}:{METRICS_PORT}"))?;
+            if scrape.value("http_requests_total", &[("method", "GET"), ("route", "/api/v1/items/{id}"), ("status", "200")]) >= 1.0 {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("replica {replica} answered no item request through the load balancer within 30 s"));
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// The app's running containers, by name.
     fn replicas(&self) -> Result<Vec<String>, String> {
         let ids = succeeded(&self.compose(60, &["ps", "-q", "app"]), "compose ps")?;
@@ -941,10 +1012,10 @@ impl Load {
     }
 
     /// Requests answered 200, and every other outcome.
-    fn stop(self) -> Result<(usize, Vec<String>), String> {
+    fn stop(mut self) -> Result<(usize, Vec<String>), String> {
         self.stopping.store(true, Ordering::SeqCst);
         let mut totals = (0, Vec::new());
-        for worker in self.workers {
+        for worker in std::mem::take(&mut self.workers) {
             let (served, failed) = worker.join().map_err(|_| "a load thread panicked".to_owned())?;
             totals.0 += served;
             totals.1.extend(failed);

@@ -161,6 +161,13 @@ pub fn secrets_of(variant: &Variant) -> Vec<&'static str> {
     secrets
 }
 
+/// The port the service listens on in its image: the Dockerfile's `PORT`.
+pub fn container_port(project: &Project) -> u16 {
+    let dockerfile = project.read("Dockerfile");
+    let port = dockerfile.split("PORT=").nth(1).and_then(|rest| rest.split_whitespace().next()).and_then(|port| port.parse().ok());
+    port.unwrap_or_else(|| panic!("[{}] the Dockerfile sets no PORT", project.variant))
+}
+
 /// Every selected variant, generated.
 pub fn all_projects() -> Vec<Project> {
     variants().into_iter().map(generated).collect()

@@ -13,7 +13,7 @@ use std::{
 
 use serde_json::Value;
 
-use crate::helpers::{Failures, Project, Variant, all_projects, run, secrets_of, succeeded, tail, work_dir};
+use crate::helpers::{Failures, Project, Variant, all_projects, container_port, run, secrets_of, succeeded, tail, work_dir};
 
 /// The Kubernetes release whose schemas the objects must match (kubernetes-validate ships it).
 const KUBERNETES_VERSION: &str = "1.37.0";
@@ -219,9 +219,7 @@ fn the_probes_and_ports_are_the_services_own() {
             failures.check(seen["path"] == path && seen["port"] == "http", v, format!("{probe}: expected GET {path} on port http, saw {seen}"));
             failures.check(openapi["paths"][path]["get"].is_object(), v, format!("{probe}: the service has no GET {path} route"));
         }
-        // The image's PORT, as the Dockerfile sets it.
-        let dockerfile = rendered.project.read("Dockerfile");
-        let image_port: i64 = dockerfile.split("PORT=").nth(1).and_then(|rest| rest.split_whitespace().next()).and_then(|port| port.parse().ok()).unwrap_or(-2);
+        let image_port = i64::from(container_port(&rendered.project));
         let port = |name: &str| app["ports"].as_array().into_iter().flatten().find(|port| port["name"] == name).map(|port| number(&port["containerPort"]));
         failures.check(port("http") == Some(image_port), v, format!("container port http: expected the image's PORT {image_port}, saw {:?}", port("http")));
         let metrics = rendered.setting("METRICS_PORT").map(|port| port as i64);
@@ -263,6 +261,8 @@ fn every_container_runs_hardened_as_uid_65532_with_resources() {
         let mut expect = |ok: bool, what: String| failures.check(ok, v, what);
         expect(security["runAsNonRoot"] == true && number(&security["runAsUser"]) == SERVICE_UID && number(&security["runAsGroup"]) == SERVICE_UID, format!("pod: non-root as {SERVICE_UID}: {security}"));
         expect(security["seccompProfile"]["type"] == "RuntimeDefault", format!("pod: seccomp RuntimeDefault: {security}"));
+        // The group that owns the mounted secrets and volumes, so the service can read them.
+        expect(number(&security["fsGroup"]) == SERVICE_UID, format!("pod: fsGroup {SERVICE_UID}: {security}"));
         expect(pod["automountServiceAccountToken"] == false, "pod: no service-account token".into());
         let account = rendered.one("ServiceAccount");
         expect(account["metadata"]["name"] == pod["serviceAccountName"] && account["automountServiceAccountToken"] == false, format!("its own service account, without a token: {account}"));
@@ -298,8 +298,11 @@ fn sqlite_runs_one_recreated_pod_and_postgres_scales_with_a_budget() {
             failures.check(hpa.is_null() && pdb.is_null(), v, "SQLite: never scaled: no HorizontalPodAutoscaler or PodDisruptionBudget");
             let claim = &rendered.one("PersistentVolumeClaim")["metadata"]["name"];
             let volumes = rendered.pod()["volumes"].to_string();
-            let mounted = rendered.app()["volumeMounts"].to_string();
-            failures.check(claim.is_string() && volumes.contains(&format!(r#""claimName":{claim}"#)) && mounted.contains(r#""mountPath":"/data""#), v, format!("SQLite: the claim {claim} mounted on /data: {volumes}"));
+            failures.check(claim.is_string() && volumes.contains(&format!(r#""claimName":{claim}"#)), v, format!("SQLite: the claim {claim} is a volume: {volumes}"));
+            for container in rendered.containers() {
+                let mounted = container["volumeMounts"].to_string();
+                failures.check(mounted.contains(r#""mountPath":"/data""#), v, format!("SQLite: {} mounts the data volume on /data: {mounted}", container["name"]));
+            }
         } else {
             let rolling = &deployment["strategy"]["rollingUpdate"];
             failures.check(deployment["strategy"]["type"] == "RollingUpdate" && number(&rolling["maxUnavailable"]) == 0, v, format!("Postgres: rolling, never below the replicas: {}", deployment["strategy"]));
@@ -320,6 +323,11 @@ fn secrets_are_files_from_a_secret_and_never_in_the_config_map() {
         let secrets = secrets_of(v);
         let volume = rendered.pod()["volumes"].as_array().into_iter().flatten().find(|volume| volume["secret"].is_object());
         failures.check(volume.is_some() == !secrets.is_empty(), v, format!("a Secret volume exactly when there are secrets ({secrets:?}): {volume:?}"));
+        if let Some(volume) = volume {
+            // Kubernetes makes the files root's: the service reads them through its group.
+            let mode = number(&volume["secret"]["defaultMode"]);
+            failures.check(mode & 0o040 != 0 && mode & 0o007 == 0, v, format!("the secret files readable by the group and no one else: mode {mode:o}"));
+        }
         for container in rendered.containers() {
             let name = &container["name"];
             let env = &container["env"];
@@ -386,8 +394,10 @@ fn the_manifests_set_every_setting_as_the_production_env_template_does() {
                 (None, None) => {}
             }
         }
+        let docs = project.read("docs/deployment.md");
+        let section = docs.split("\n## Kubernetes\n").nth(1).and_then(|rest| rest.split("\n## ").next()).unwrap_or_default();
         for overridden in overridden.keys() {
-            failures.check(project.read("docs/deployment.md").contains(&format!("`{overridden}`")), v, format!("production/config.env changes {overridden}, which docs/deployment.md does not explain"));
+            failures.check(section.contains(&format!("`{overridden}`")), v, format!("production/config.env changes {overridden}, which the Kubernetes section of docs/deployment.md does not explain"));
         }
         // The image the compose file runs by default, by the same name and tag.
         let image = format!("{}:{}", example.get("IMAGE").cloned().unwrap_or_default(), example.get("IMAGE_TAG").cloned().unwrap_or_default());
