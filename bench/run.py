@@ -192,7 +192,8 @@ def main():
             f"| {ours['rps'] / theirs['rps']:.2f}x | {ours['p99'] / theirs['p99']:.2f}x |"
         )
     log_bytes = log_path.stat().st_size
-    access_lines = sum(b"finished processing request" in line for line in log_path.read_bytes().splitlines())
+    with open(log_path, "rb") as log:
+        access_lines = sum(b"finished processing request" in line for line in log)
     print(f"\nservice: start to ready {service.ready_seconds * 1000:.0f} ms, "
           f"RSS idle {idle_kib / 1024:.1f} MiB, peak under load {loaded_kib / 1024:.1f} MiB, "
           f"binary {args.service.stat().st_size / 2**20:.1f} MiB")
