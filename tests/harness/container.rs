@@ -162,10 +162,15 @@ impl Stack {
         String::from_utf8_lossy(&output.stdout).trim().to_owned()
     }
 
+    /// A container's address on its compose network.
+    fn ip(&self, container: &str) -> String {
+        self.inspect(container, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}")
+    }
+
     /// The app's address on its compose network: no userland proxy in between.
     fn app_address(&self) -> Result<String, String> {
         let container = self.container("app")?;
-        let ip = self.inspect(&container, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}");
+        let ip = self.ip(&container);
         let ports = self.inspect(&container, "{{range $p, $_ := .Config.ExposedPorts}}{{$p}} {{end}}");
         let port = ports.split_whitespace().map(|port| port.trim_end_matches("/tcp")).find(|port| *port != METRICS_PORT);
         Ok(format!("{ip}:{}", port.ok_or_else(|| format!("no exposed port but the metrics one: {ports}"))?))
@@ -174,7 +179,7 @@ impl Stack {
     /// The metrics port on the app's compose network, where a Prometheus would scrape it.
     fn metrics_address(&self) -> Result<String, String> {
         let container = self.container("app")?;
-        let ip = self.inspect(&container, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}");
+        let ip = self.ip(&container);
         Ok(format!("{ip}:{METRICS_PORT}"))
     }
 }
@@ -186,6 +191,12 @@ impl Drop for Stack {
             run(Command::new("psql").arg(admin_url()).args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")]));
         }
     }
+}
+
+/// An empty database `name`, owned by the e2e user, in place of any of that name.
+fn create_database(name: &str) -> Result<(), String> {
+    run(Command::new("psql").arg(admin_url()).args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")]));
+    succeeded(&run(Command::new("psql").arg(admin_url()).args(["-q", "-c", &format!("CREATE DATABASE {name} OWNER e2e")])), "create the database").map(drop)
 }
 
 fn admin_url() -> String {
@@ -526,8 +537,7 @@ impl Deployment<'_> {
         // limit, which the service's own tests cover.
         set("RATE_LIMIT_PER_SECOND", "0".into());
         if let Some(database) = &self.database {
-            run(Command::new("psql").arg(admin_url()).args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")]));
-            succeeded(&run(Command::new("psql").arg(admin_url()).args(["-q", "-c", &format!("CREATE DATABASE {database} OWNER e2e")])), "create the database")?;
+            create_database(database)?;
             set("DATABASE_URL", format!("postgres://e2e:e2e-s3cret@{host}:5432/{database}"));
         }
         if v.on("redis") {
@@ -808,8 +818,7 @@ impl Deployment<'_> {
         let env_file = self.dir.join(".env.replicas");
         let write_settings = |settings: &[String]| std::fs::write(&env_file, settings.join("\n") + "\n").map_err(|e| e.to_string());
         write_settings(&settings)?;
-        run(Command::new("psql").arg(admin_url()).args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")]));
-        succeeded(&run(Command::new("psql").arg(admin_url()).args(["-q", "-c", &format!("CREATE DATABASE {database} OWNER e2e")])), "create the database")?;
+        create_database(&database)?;
         let stack = Stack {
             dir: self.dir.clone(),
             database: Some(database.clone()),
@@ -954,7 +963,7 @@ impl Stack {
     /// Waits until `replica` has answered an item request through the load balancer: the
     /// proxy found it ready and sends it a share of the load.
     fn await_in_rotation(&self, replica: &str) -> Result<(), String> {
-        let ip = self.inspect(replica, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}");
+        let ip = self.ip(replica);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let scrape = Scrape::of(&format!("{ip}:{METRICS_PORT}"))?;

@@ -103,6 +103,17 @@ impl Rendered {
         self.containers().into_iter().find(|container| container["name"] == "app").unwrap_or(&ABSENT)
     }
 
+    /// Whether `selector` names the Deployment's pods by their labels.
+    fn selects_pods(&self, selector: &Value) -> bool {
+        let labels = &self.one("Deployment")["spec"]["template"]["metadata"]["labels"];
+        selector["matchLabels"].as_object().is_some_and(|wanted| !wanted.is_empty() && wanted.iter().all(|(key, value)| labels[key] == *value))
+    }
+
+    /// The pods' volume of the Secret, if they mount one.
+    fn secret_volume(&self) -> Option<&Value> {
+        self.pod()["volumes"].as_array().into_iter().flatten().find(|volume| volume["secret"].is_object())
+    }
+
     /// The settings every pod reads: the ConfigMap's data.
     fn settings(&self) -> BTreeMap<String, String> {
         self.one("ConfigMap")["data"]
@@ -289,9 +300,7 @@ fn sqlite_runs_one_recreated_pod_and_postgres_scales_with_a_budget() {
     for rendered in each_rendered(&mut failures) {
         let v = rendered.variant();
         let deployment = &rendered.one("Deployment")["spec"];
-        let labels = &deployment["template"]["metadata"]["labels"];
-        let selects_pods = |selector: &Value| selector["matchLabels"].as_object().is_some_and(|wanted| wanted.iter().all(|(key, value)| labels[key] == *value) && !wanted.is_empty());
-        failures.check(selects_pods(&deployment["selector"]), v, format!("the Deployment's selector matches its pods: {}", deployment["selector"]));
+        failures.check(rendered.selects_pods(&deployment["selector"]), v, format!("the Deployment's selector matches its pods: {}", deployment["selector"]));
         let (hpa, pdb) = (rendered.one("HorizontalPodAutoscaler"), rendered.one("PodDisruptionBudget"));
         if v.is("database", "sqlite") {
             failures.check(number(&deployment["replicas"]) == 1 && deployment["strategy"]["type"] == "Recreate", v, format!("SQLite: one replica, Recreate: {}", deployment["strategy"]));
@@ -307,7 +316,7 @@ fn sqlite_runs_one_recreated_pod_and_postgres_scales_with_a_budget() {
             let rolling = &deployment["strategy"]["rollingUpdate"];
             failures.check(deployment["strategy"]["type"] == "RollingUpdate" && number(&rolling["maxUnavailable"]) == 0, v, format!("Postgres: rolling, never below the replicas: {}", deployment["strategy"]));
             failures.check(hpa["apiVersion"] == "autoscaling/v2" && hpa["spec"]["scaleTargetRef"]["name"] == rendered.one("Deployment")["metadata"]["name"] && number(&hpa["spec"]["minReplicas"]) >= 2, v, format!("Postgres: an autoscaling/v2 HPA on the Deployment, two pods at least: {hpa}"));
-            failures.check(selects_pods(&pdb["spec"]["selector"]) && number(&pdb["spec"]["maxUnavailable"]) == 1, v, format!("Postgres: a disruption budget on the pods: {pdb}"));
+            failures.check(rendered.selects_pods(&pdb["spec"]["selector"]) && number(&pdb["spec"]["maxUnavailable"]) == 1, v, format!("Postgres: a disruption budget on the pods: {pdb}"));
             failures.check(rendered.one("PersistentVolumeClaim").is_null(), v, "Postgres: no volume");
             failures.check(deployment["replicas"].is_null(), v, format!("Postgres: the autoscaler owns the replica count, the Deployment sets {}", deployment["replicas"]));
         }
@@ -321,7 +330,7 @@ fn secrets_are_files_from_a_secret_and_never_in_the_config_map() {
     for rendered in each_rendered(&mut failures) {
         let v = rendered.variant();
         let secrets = secrets_of(v);
-        let volume = rendered.pod()["volumes"].as_array().into_iter().flatten().find(|volume| volume["secret"].is_object());
+        let volume = rendered.secret_volume();
         failures.check(volume.is_some() == !secrets.is_empty(), v, format!("a Secret volume exactly when there are secrets ({secrets:?}): {volume:?}"));
         if let Some(volume) = volume {
             // Kubernetes makes the files root's: the service reads them through its group.
@@ -414,9 +423,7 @@ fn only_the_ingress_controller_and_the_scraper_reach_the_pods() {
     for rendered in each_rendered(&mut failures) {
         let v = rendered.variant();
         let policy = &rendered.one("NetworkPolicy")["spec"];
-        let labels = &rendered.one("Deployment")["spec"]["template"]["metadata"]["labels"];
-        let selected = policy["podSelector"]["matchLabels"].as_object().is_some_and(|wanted| !wanted.is_empty() && wanted.iter().all(|(k, value)| labels[k] == *value));
-        failures.check(selected && policy["policyTypes"] == serde_json::json!(["Ingress"]), v, format!("a NetworkPolicy on the pods' ingress: {policy}"));
+        failures.check(rendered.selects_pods(&policy["podSelector"]) && policy["policyTypes"] == serde_json::json!(["Ingress"]), v, format!("a NetworkPolicy on the pods' ingress: {policy}"));
         let rules = policy["ingress"].as_array().cloned().unwrap_or_default();
         let ports: Vec<String> = rules.iter().map(|rule| rule["ports"].to_string()).collect();
         failures.check(ports == [r#"[{"port":"http"}]"#, r#"[{"port":"metrics"}]"#], v, format!("two rules, the public port then the metrics port: {ports:?}"));
@@ -441,7 +448,7 @@ fn the_documented_secret_command_creates_the_secret_the_pods_mount() {
         let v = rendered.variant();
         let docs = rendered.project.read("docs/deployment.md");
         let command = docs.lines().map(str::trim).find(|line| line.contains("create secret generic"));
-        let volume = rendered.pod()["volumes"].as_array().into_iter().flatten().find(|volume| volume["secret"].is_object());
+        let volume = rendered.secret_volume();
         let (Some(command), Some(volume)) = (command, volume) else {
             failures.check(command.is_none() && volume.is_none(), v, format!("a documented secret command exactly when the pods mount a Secret: {command:?}, {volume:?}"));
             continue;
