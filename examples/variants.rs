@@ -16,14 +16,25 @@ fn main() -> ExitCode {
         None => every.iter().for_each(|variant| println!("{variant}")),
         Some(flag @ ("--defines" | "--lockfiles")) => {
             for variant in every {
-                let defines: Vec<String> = variant.defines().iter().map(|define| format!("-d {define}")).collect();
-                let name = if flag == "--defines" { variant.id() } else { variant.lockfile_stem() };
+                let defines: Vec<String> = variant
+                    .defines()
+                    .iter()
+                    .map(|define| format!("-d {define}"))
+                    .collect();
+                let name = if flag == "--defines" {
+                    variant.id()
+                } else {
+                    variant.lockfile_stem()
+                };
                 println!("{name} {}", defines.join(" "));
             }
         }
         // Ids hold only letters and `+`: nothing to escape.
         Some("--json") => {
-            let quoted: Vec<String> = every.iter().map(|variant| format!("\"{variant}\"")).collect();
+            let quoted: Vec<String> = every
+                .iter()
+                .map(|variant| format!("\"{variant}\""))
+                .collect();
             println!("[{}]", quoted.join(","));
         }
         Some(other) => {

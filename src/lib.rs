@@ -25,13 +25,21 @@ const MANIFEST: &str = include_str!("../template/cargo-generate.toml");
 /// Every option, in the order `cargo-generate.toml` declares them.
 pub fn options() -> &'static [TemplateOption] {
     static OPTIONS: OnceLock<Vec<TemplateOption>> = OnceLock::new();
-    OPTIONS.get_or_init(|| parse_options(MANIFEST).unwrap_or_else(|error| panic!("template/cargo-generate.toml: {error}")))
+    OPTIONS.get_or_init(|| {
+        parse_options(MANIFEST)
+            .unwrap_or_else(|error| panic!("template/cargo-generate.toml: {error}"))
+    })
 }
 
 /// The options among a `cargo-generate.toml`'s placeholders.
 pub fn parse_options(text: &str) -> Result<Vec<TemplateOption>, String> {
-    let manifest: toml::Table = text.parse().map_err(|error| format!("does not parse: {error}"))?;
-    let placeholders = manifest.get("placeholders").and_then(toml::Value::as_table).ok_or("has no [placeholders]")?;
+    let manifest: toml::Table = text
+        .parse()
+        .map_err(|error| format!("does not parse: {error}"))?;
+    let placeholders = manifest
+        .get("placeholders")
+        .and_then(toml::Value::as_table)
+        .ok_or("has no [placeholders]")?;
     let mut options = Vec::new();
     for (name, placeholder) in placeholders {
         let field = |key: &str| placeholder.get(key);
@@ -39,15 +47,28 @@ pub fn parse_options(text: &str) -> Result<Vec<TemplateOption>, String> {
             toml::Value::String(text) => text.clone(),
             other => other.to_string(),
         });
-        let (values, is_flag) = if let Some(choices) = field("choices").and_then(toml::Value::as_array) {
-            (choices.iter().filter_map(toml::Value::as_str).map(str::to_owned).collect(), false)
-        } else if field("type").and_then(toml::Value::as_str) == Some("bool") {
-            (vec!["false".to_owned(), "true".to_owned()], true)
-        } else {
-            continue;
-        };
+        let (values, is_flag) =
+            if let Some(choices) = field("choices").and_then(toml::Value::as_array) {
+                (
+                    choices
+                        .iter()
+                        .filter_map(toml::Value::as_str)
+                        .map(str::to_owned)
+                        .collect(),
+                    false,
+                )
+            } else if field("type").and_then(toml::Value::as_str) == Some("bool") {
+                (vec!["false".to_owned(), "true".to_owned()], true)
+            } else {
+                continue;
+            };
         let default = default.ok_or_else(|| format!("option {name} has no default"))?;
-        options.push(TemplateOption { name: name.clone(), values, default, is_flag });
+        options.push(TemplateOption {
+            name: name.clone(),
+            values,
+            default,
+            is_flag,
+        });
     }
     // A TOML table forgets its order: keep the file's, which is the order of the prompts.
     options.sort_by_key(|option| text.find(&format!("[placeholders.{}]", option.name)));
@@ -78,7 +99,11 @@ impl Variant {
 
     fn with(value_of: impl Fn(&TemplateOption) -> &str) -> Variant {
         let index = options().iter().fold(0, |index, option| {
-            let position = option.values.iter().position(|value| value == value_of(option)).unwrap_or(0);
+            let position = option
+                .values
+                .iter()
+                .position(|value| value == value_of(option))
+                .unwrap_or(0);
             index * option.values.len() + position
         });
         Variant(index)
@@ -132,7 +157,10 @@ impl Variant {
 
     /// The `-d name=value` pairs that make `cargo generate` choose this variant.
     pub fn defines(&self) -> Vec<String> {
-        options().iter().map(|option| format!("{}={}", option.name, self.value(&option.name))).collect()
+        options()
+            .iter()
+            .map(|option| format!("{}={}", option.name, self.value(&option.name)))
+            .collect()
     }
 }
 

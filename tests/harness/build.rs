@@ -9,7 +9,9 @@
 
 use std::{net::TcpStream, process::Command, time::Instant};
 
-use crate::helpers::{Failures, Project, Variant, all_projects, generated, tail, variants, work_dir};
+use crate::helpers::{
+    Failures, Project, Variant, all_projects, generated, tail, variants, work_dir,
+};
 
 /// `program args` in the project's directory, as every command of this tier runs.
 pub(crate) fn in_project(project: &Project, program: &str, args: &[&str]) -> Command {
@@ -42,11 +44,32 @@ fn every_variant_is_formatted_and_clippy_clean_standalone() {
         let mut row = vec![project.variant.id()];
         for (step, args) in [
             ("fmt", &["fmt", "--check"][..]),
-            ("clippy", &["clippy", "--locked", "--all-targets", "--", "-D", "warnings"][..]),
+            (
+                "clippy",
+                &[
+                    "clippy",
+                    "--locked",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ][..],
+            ),
         ] {
             let output = cargo_for(&project, args).output().expect("cargo runs");
-            row.push(if output.status.success() { "pass" } else { "FAIL" }.to_owned());
-            failures.check(output.status.success(), &project.variant, format!("cargo {step} failed:\n{}", tail(&output, 40)));
+            row.push(
+                if output.status.success() {
+                    "pass"
+                } else {
+                    "FAIL"
+                }
+                .to_owned(),
+            );
+            failures.check(
+                output.status.success(),
+                &project.variant,
+                format!("cargo {step} failed:\n{}", tail(&output, 40)),
+            );
         }
         row.push(started.elapsed().as_secs().to_string());
         println!("{}", row.join(" | "));
@@ -62,12 +85,22 @@ fn every_variant_passes_its_own_tests() {
     let mut table = vec!["variant | tests | seconds".to_owned()];
     for project in all_projects() {
         let started = Instant::now();
-        let output = cargo_for(&project, &["test", "--locked"]).output().expect("cargo runs");
-        failures.check(output.status.success(), &project.variant, format!("cargo test failed:\n{}", tail(&output, 60)));
+        let output = cargo_for(&project, &["test", "--locked"])
+            .output()
+            .expect("cargo runs");
+        failures.check(
+            output.status.success(),
+            &project.variant,
+            format!("cargo test failed:\n{}", tail(&output, 60)),
+        );
         let row = format!(
             "{} | {} | {}",
             project.variant,
-            if output.status.success() { "pass" } else { "FAIL" },
+            if output.status.success() {
+                "pass"
+            } else {
+                "FAIL"
+            },
             started.elapsed().as_secs()
         );
         println!("{row}");
@@ -90,34 +123,67 @@ fn the_default_variants_readme_quickstart_works_as_written() {
     }
     let generated = generated(default);
     let block = shell_block(&generated.read("README.md"), "Run it locally");
-    assert!(block.lines().any(|line| line.trim_end().ends_with('&')), "the quickstart starts nothing in the background:\n{block}");
-    assert!(TcpStream::connect(("127.0.0.1", DEFAULT_PORT)).is_err(), "port {DEFAULT_PORT} is already taken; the quickstart needs it");
+    assert!(
+        block.lines().any(|line| line.trim_end().ends_with('&')),
+        "the quickstart starts nothing in the background:\n{block}"
+    );
+    assert!(
+        TcpStream::connect(("127.0.0.1", DEFAULT_PORT)).is_err(),
+        "port {DEFAULT_PORT} is already taken; the quickstart needs it"
+    );
     let copy = work_dir().join("quickstart");
     std::fs::remove_dir_all(&copy).ok();
     std::fs::create_dir_all(&copy).expect("quickstart directory");
-    let copied = Command::new("cp").arg("-a").arg(format!("{}/.", generated.dir.display())).arg(&copy).status().expect("cp runs");
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", generated.dir.display()))
+        .arg(&copy)
+        .status()
+        .expect("cp runs");
     assert!(copied.success(), "could not copy the project");
-    let project = Project { variant: default, dir: copy };
+    let project = Project {
+        variant: default,
+        dir: copy,
+    };
 
     // A cold debug build of the service comes first.
-    let output = in_project(&project, "timeout", &["1200", "bash", "-e", "-c", &block]).output().expect("bash runs");
+    let output = in_project(&project, "timeout", &["1200", "bash", "-e", "-c", &block])
+        .output()
+        .expect("bash runs");
 
     let printed = String::from_utf8_lossy(&output.stdout);
     let transcript = format!("{printed}\n{}", tail(&output, 30));
-    assert!(output.status.success(), "the quickstart failed ({}):\n{transcript}", output.status);
+    assert!(
+        output.status.success(),
+        "the quickstart failed ({}):\n{transcript}",
+        output.status
+    );
     // The service logs to the same terminal from its own thread, so a log line may land
     // between curl's body and the newline `-w '\n'` adds: read the value a line starts with.
     let answers: Vec<serde_json::Value> = printed
         .lines()
-        .filter_map(|line| serde_json::Deserializer::from_str(line).into_iter().next()?.ok())
+        .filter_map(|line| {
+            serde_json::Deserializer::from_str(line)
+                .into_iter()
+                .next()?
+                .ok()
+        })
         .collect();
     let answered = |what: &str, holds: &dyn Fn(&serde_json::Value) -> bool| {
-        assert!(answers.iter().any(holds), "no answer {what} in:\n{transcript}");
+        assert!(
+            answers.iter().any(holds),
+            "no answer {what} in:\n{transcript}"
+        );
     };
     answered("from /health", &|answer| answer["status"] == "ok");
     answered("with the created item", &|answer| answer["name"] == "first");
-    answered("listing the created item", &|answer| answer["items"][0]["name"] == "first");
-    assert!(TcpStream::connect(("127.0.0.1", DEFAULT_PORT)).is_err(), "the service still listens after `kill %1`:\n{transcript}");
+    answered("listing the created item", &|answer| {
+        answer["items"][0]["name"] == "first"
+    });
+    assert!(
+        TcpStream::connect(("127.0.0.1", DEFAULT_PORT)).is_err(),
+        "the service still listens after `kill %1`:\n{transcript}"
+    );
     assert!(project.exists(".env"), "the quickstart did not create .env");
 }
 

@@ -21,7 +21,10 @@ use std::{
 };
 
 use crate::{
-    helpers::{Failures, Project, Response, Variant, all_projects, exchange, project_name, run, succeeded, work_dir},
+    helpers::{
+        Failures, Project, Response, Variant, all_projects, exchange, project_name, run, succeeded,
+        work_dir,
+    },
     services::{Postgres, Redis, Service, binary, free_port},
 };
 
@@ -49,7 +52,11 @@ fn millis(duration: Duration) -> String {
 
 fn p99(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
-    samples.get(samples.len() * 99 / 100).or(samples.last()).copied().unwrap_or_default()
+    samples
+        .get(samples.len() * 99 / 100)
+        .or(samples.last())
+        .copied()
+        .unwrap_or_default()
 }
 
 /// Where each scenario keeps its logs and SQLite files.
@@ -61,9 +68,17 @@ fn scratch(scenario: &str, variant: &Variant) -> PathBuf {
 }
 
 /// A database of the variant's own: a file for SQLite, a new database on `postgres`.
-fn database_url(variant: &Variant, postgres: Option<&Postgres>, dir: &Path, name: &str) -> Result<String, String> {
+fn database_url(
+    variant: &Variant,
+    postgres: Option<&Postgres>,
+    dir: &Path,
+    name: &str,
+) -> Result<String, String> {
     match postgres {
-        Some(postgres) if variant.is("database", "postgres") => postgres.database(&format!("{}_{name}", project_name(variant).replace('-', "_"))),
+        Some(postgres) if variant.is("database", "postgres") => postgres.database(&format!(
+            "{}_{name}",
+            project_name(variant).replace('-', "_")
+        )),
         _ => Ok(format!("sqlite:{}/{name}.db", dir.display())),
     }
 }
@@ -88,7 +103,12 @@ fn an_unreachable_dependency_at_start_is_named_or_survived() {
             }
         }
     }
-    report("dependencies unreachable at start", "variant | serve with no database | with optional dependencies unreachable", rows, failures);
+    report(
+        "dependencies unreachable at start",
+        "variant | serve with no database | with optional dependencies unreachable",
+        rows,
+        failures,
+    );
 }
 
 fn unreachable_at_start(project: &Project) -> Result<String, String> {
@@ -97,26 +117,42 @@ fn unreachable_at_start(project: &Project) -> Result<String, String> {
     let dir = scratch("start", &v);
     let closed = free_port();
     let (database_url, named) = if v.is("database", "postgres") {
-        (format!("postgres://app:pw-never-printed@127.0.0.1:{closed}/app"), format!("127.0.0.1:{closed}/app"))
+        (
+            format!("postgres://app:pw-never-printed@127.0.0.1:{closed}/app"),
+            format!("127.0.0.1:{closed}/app"),
+        )
     } else {
         // A path no process can create.
-        ("sqlite:/proc/no-such-dir/app.db".to_owned(), "/proc/no-such-dir".to_owned())
+        (
+            "sqlite:/proc/no-such-dir/app.db".to_owned(),
+            "/proc/no-such-dir".to_owned(),
+        )
     };
-    let mut service = Service::spawn(&binary, &[("DATABASE_URL", database_url)], &dir.join("no-database.log"))?;
+    let mut service = Service::spawn(
+        &binary,
+        &[("DATABASE_URL", database_url)],
+        &dir.join("no-database.log"),
+    )?;
     let (status, took) = timed(|| service.exit_within(Duration::from_secs(10)));
     let status = status?;
     let log = service.log();
     if status.success() {
         return Err(format!("serve exited 0 without a database:\n{log}"));
     }
-    if !log.contains(&named) || (v.is("database", "postgres") && !log.to_lowercase().contains("refused")) {
-        return Err(format!("the start-up error does not name {named} and the cause:\n{log}"));
+    if !log.contains(&named)
+        || (v.is("database", "postgres") && !log.to_lowercase().contains("refused"))
+    {
+        return Err(format!(
+            "the start-up error does not name {named} and the cause:\n{log}"
+        ));
     }
     if log.contains("pw-never-printed") {
         return Err(format!("the start-up error printed the password:\n{log}"));
     }
     if took > Duration::from_secs(3) {
-        return Err(format!("serve took {took:?} to give up on a refused connection"));
+        return Err(format!(
+            "serve took {took:?} to give up on a refused connection"
+        ));
     }
     let unreachable = format!("127.0.0.1:{}", free_port());
     let mut env = vec![("DATABASE_URL", database_url_for_start(&v, &dir)?)];
@@ -127,23 +163,40 @@ fn unreachable_at_start(project: &Project) -> Result<String, String> {
         env.push(("SENTRY_DSN", format!("http://public@{unreachable}/1")));
     }
     if v.on("otel") {
-        env.push(("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{unreachable}")));
+        env.push((
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://{unreachable}"),
+        ));
     }
     let service = Service::start(&binary, &env, &dir.join("optional-unreachable.log"))?;
     let mut slowest = Duration::ZERO;
     let id = service.create_item("despite-outages")?;
-    for path in [format!("/api/v1/items/{id}"), format!("/api/v1/items/{id}"), "/health/ready".to_owned()] {
+    for path in [
+        format!("/api/v1/items/{id}"),
+        format!("/api/v1/items/{id}"),
+        "/health/ready".to_owned(),
+    ] {
         let (response, took) = timed(|| service.get(&path));
         let response = response?;
         if response.status != 200 {
-            return Err(format!("GET {path} with optional dependencies unreachable: expected 200, saw {} {}", response.status, response.body));
+            return Err(format!(
+                "GET {path} with optional dependencies unreachable: expected 200, saw {} {}",
+                response.status, response.body
+            ));
         }
         slowest = slowest.max(took);
     }
     if slowest > Duration::from_secs(1) {
-        return Err(format!("a request took {slowest:?} with optional dependencies unreachable"));
+        return Err(format!(
+            "a request took {slowest:?} with optional dependencies unreachable"
+        ));
     }
-    Ok(format!("exit {} in {} naming {named} | 200s, slowest {}", status.code().unwrap_or(-1), millis(took), millis(slowest)))
+    Ok(format!(
+        "exit {} in {} naming {named} | 200s, slowest {}",
+        status.code().unwrap_or(-1),
+        millis(took),
+        millis(slowest)
+    ))
 }
 
 /// The SQLite variants' file, or the Postgres variants' database on the shared server.
@@ -152,9 +205,21 @@ fn database_url_for_start(variant: &Variant, dir: &Path) -> Result<String, Strin
         return Ok(format!("sqlite:{}/app.db", dir.display()));
     }
     let name = format!("faults_start_{}", project_name(variant).replace('-', "_"));
-    let admin = std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL names no Postgres server".to_owned())?;
-    run(Command::new("psql").arg(&admin).args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")]));
-    succeeded(&run(Command::new("psql").arg(&admin).args(["-q", "-c", &format!("CREATE DATABASE {name}")])), "CREATE DATABASE")?;
+    let admin = std::env::var("DATABASE_URL")
+        .map_err(|_| "DATABASE_URL names no Postgres server".to_owned())?;
+    run(Command::new("psql").arg(&admin).args([
+        "-q",
+        "-c",
+        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    ]));
+    succeeded(
+        &run(Command::new("psql").arg(&admin).args([
+            "-q",
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ])),
+        "CREATE DATABASE",
+    )?;
     let base = admin.split('?').next().unwrap_or(&admin);
     let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
     Ok(format!("{server}/{name}"))
@@ -162,7 +227,10 @@ fn database_url_for_start(variant: &Variant, dir: &Path) -> Result<String, Strin
 
 #[test]
 fn a_postgres_outage_answers_503_and_recovers_without_a_restart() {
-    let variants: Vec<Project> = all_projects().into_iter().filter(|p| p.variant.is("database", "postgres")).collect();
+    let variants: Vec<Project> = all_projects()
+        .into_iter()
+        .filter(|p| p.variant.is("database", "postgres"))
+        .collect();
     if variants.is_empty() {
         return println!("skipped: VARIANTS selects no Postgres variant");
     }
@@ -181,16 +249,28 @@ fn a_postgres_outage_answers_503_and_recovers_without_a_restart() {
         // The next variant needs the server up, whatever happened to this one.
         postgres.resume().ok();
     }
-    report("Postgres stopped and started", "variant | /health/ready while down | API while down | back to ready", rows, failures);
+    report(
+        "Postgres stopped and started",
+        "variant | /health/ready while down | API while down | back to ready",
+        rows,
+        failures,
+    );
 }
 
 fn postgres_outage(project: &Project, postgres: &Postgres) -> Result<String, String> {
     let v = project.variant;
     let binary = binary(project)?;
     let dir = scratch("postgres", &v);
-    let mut env = vec![("DATABASE_URL", database_url(&v, Some(postgres), &dir, "outage")?)];
+    let mut env = vec![(
+        "DATABASE_URL",
+        database_url(&v, Some(postgres), &dir, "outage")?,
+    )];
     // Redis of its own, so that the cache answers while the database does not.
-    let redis = if v.on("redis") { Some(Redis::start()?) } else { None };
+    let redis = if v.on("redis") {
+        Some(Redis::start()?)
+    } else {
+        None
+    };
     if let Some(redis) = &redis {
         env.push(("REDIS_URL", redis.url()));
     }
@@ -200,22 +280,37 @@ fn postgres_outage(project: &Project, postgres: &Postgres) -> Result<String, Str
     postgres.halt()?;
     let (live, _) = timed(|| service.get("/health"));
     if live?.status != 200 {
-        return Err("/health is not 200 while the database is down: liveness must not depend on it".into());
+        return Err(
+            "/health is not 200 while the database is down: liveness must not depend on it".into(),
+        );
     }
     let (ready, ready_took) = timed(|| service.get("/health/ready"));
     let ready = ready?;
     if ready.status != 503 || !ready.body.contains("database") || ready_took > PROBE_BUDGET {
-        return Err(format!("/health/ready while the database is down: expected 503 naming it within {PROBE_BUDGET:?}, saw {} {} in {ready_took:?}", ready.status, ready.body));
+        return Err(format!(
+            "/health/ready while the database is down: expected 503 naming it within {PROBE_BUDGET:?}, saw {} {} in {ready_took:?}",
+            ready.status, ready.body
+        ));
     }
     let mut api_slowest = Duration::ZERO;
     for (what, request) in [
-        ("GET /api/v1/items", Box::new(|| service.get("/api/v1/items")) as Box<dyn Fn() -> Result<Response, String>>),
-        ("POST /api/v1/items", Box::new(|| service.post_item("during"))),
+        (
+            "GET /api/v1/items",
+            Box::new(|| service.get("/api/v1/items")) as Box<dyn Fn() -> Result<Response, String>>,
+        ),
+        (
+            "POST /api/v1/items",
+            Box::new(|| service.post_item("during")),
+        ),
     ] {
         let (response, took) = timed(request);
         let response = response?;
         let problem = response.header("content-type") == Some("application/problem+json");
-        if response.status != 503 || !problem || response.header("retry-after").is_none() || took > API_BUDGET {
+        if response.status != 503
+            || !problem
+            || response.header("retry-after").is_none()
+            || took > API_BUDGET
+        {
             return Err(format!(
                 "{what} while the database is down: expected 503 problem+json with Retry-After within {API_BUDGET:?}, saw {} in {took:?}:\n{}\n\n{}",
                 response.status, response.head, response.body
@@ -231,7 +326,10 @@ fn postgres_outage(project: &Project, postgres: &Postgres) -> Result<String, Str
             break;
         }
         if back.elapsed() > Duration::from_secs(15) {
-            return Err(format!("not ready 15 s after the database came back:\n{}", service.log()));
+            return Err(format!(
+                "not ready 15 s after the database came back:\n{}",
+                service.log()
+            ));
         }
         thread::sleep(Duration::from_millis(100));
     }
@@ -239,21 +337,39 @@ fn postgres_outage(project: &Project, postgres: &Postgres) -> Result<String, Str
     service.create_item("after")?;
     let listed = service.get("/api/v1/items")?;
     if listed.status != 200 || !listed.body.contains("before") || !listed.body.contains("after") {
-        return Err(format!("after the outage, the items are not all there: {} {}", listed.status, listed.body));
+        return Err(format!(
+            "after the outage, the items are not all there: {} {}",
+            listed.status, listed.body
+        ));
     }
     if !service.is_running() {
         return Err("the service restarted".into());
     }
-    Ok(format!("503 in {} | 503 + Retry-After in at most {} | {}", millis(ready_took), millis(api_slowest), millis(recovered)))
+    Ok(format!(
+        "503 in {} | 503 + Retry-After in at most {} | {}",
+        millis(ready_took),
+        millis(api_slowest),
+        millis(recovered)
+    ))
 }
 
 #[test]
 fn a_redis_outage_keeps_reads_fast_and_the_cache_returns() {
-    let variants: Vec<Project> = all_projects().into_iter().filter(|p| p.variant.on("redis")).collect();
+    let variants: Vec<Project> = all_projects()
+        .into_iter()
+        .filter(|p| p.variant.on("redis"))
+        .collect();
     if variants.is_empty() {
         return println!("skipped: VARIANTS selects no Redis variant");
     }
-    let postgres = if variants.iter().any(|p| p.variant.is("database", "postgres")) { Some(Postgres::start().expect("a Postgres server of the tier's own")) } else { None };
+    let postgres = if variants
+        .iter()
+        .any(|p| p.variant.is("database", "postgres"))
+    {
+        Some(Postgres::start().expect("a Postgres server of the tier's own"))
+    } else {
+        None
+    };
     let mut failures = Failures::default();
     let mut rows = Vec::new();
     for project in variants {
@@ -266,7 +382,12 @@ fn a_redis_outage_keeps_reads_fast_and_the_cache_returns() {
             }
         }
     }
-    report("Redis stopped and started", "variant | read p99 with Redis up | while down | log lines per outage | cache used again after", rows, failures);
+    report(
+        "Redis stopped and started",
+        "variant | read p99 with Redis up | while down | log lines per outage | cache used again after",
+        rows,
+        failures,
+    );
 }
 
 /// How many item reads each phase of the Redis scenario times.
@@ -291,7 +412,10 @@ fn redis_outage(project: &Project, postgres: Option<&Postgres>) -> Result<String
             let (response, took) = timed(|| service.get(&path));
             let response = response?;
             if response.status != 200 {
-                return Err(format!("GET {path} {what}: expected 200, saw {} {}", response.status, response.body));
+                return Err(format!(
+                    "GET {path} {what}: expected 200, saw {} {}",
+                    response.status, response.body
+                ));
             }
             samples.push(took);
         }
@@ -303,14 +427,26 @@ fn redis_outage(project: &Project, postgres: Option<&Postgres>) -> Result<String
     let down = reads("with Redis down")?;
     let ready = service.get("/health/ready")?;
     if ready.status != 200 || !ready.body.contains("redis") {
-        return Err(format!("/health/ready with Redis down: expected 200 naming redis as degraded, saw {} {}", ready.status, ready.body));
+        return Err(format!(
+            "/health/ready with Redis down: expected 200 naming redis as degraded, saw {} {}",
+            ready.status, ready.body
+        ));
     }
     if down.saturating_sub(up) > Duration::from_millis(10) {
-        return Err(format!("reads with Redis down: p99 {down:?} against {up:?} with it up, more than 10 ms added"));
+        return Err(format!(
+            "reads with Redis down: p99 {down:?} against {up:?} with it up, more than 10 ms added"
+        ));
     }
-    let outage_lines = service.log().lines().filter(|line| line.contains("cache unavailable")).count();
+    let outage_lines = service
+        .log()
+        .lines()
+        .filter(|line| line.contains("cache unavailable"))
+        .count();
     if outage_lines != 1 {
-        return Err(format!("expected one `cache unavailable` line for the outage, saw {outage_lines}:\n{}", service.log()));
+        return Err(format!(
+            "expected one `cache unavailable` line for the outage, saw {outage_lines}:\n{}",
+            service.log()
+        ));
     }
 
     redis.resume()?;
@@ -322,23 +458,45 @@ fn redis_outage(project: &Project, postgres: Option<&Postgres>) -> Result<String
             break;
         }
         if back.elapsed() > Duration::from_secs(15) {
-            return Err(format!("the cache was not used again 15 s after Redis came back:\n{}", service.log()));
+            return Err(format!(
+                "the cache was not used again 15 s after Redis came back:\n{}",
+                service.log()
+            ));
         }
         thread::sleep(Duration::from_millis(100));
     }
-    Ok(format!("{} | {} | {outage_lines} | {}", millis(up), millis(down), millis(back.elapsed())))
+    Ok(format!(
+        "{} | {} | {outage_lines} | {}",
+        millis(up),
+        millis(down),
+        millis(back.elapsed())
+    ))
 }
 
 #[test]
 fn sigterm_under_load_loses_no_request() {
-    let trials: usize = std::env::var("FAULT_TRIALS").ok().and_then(|n| n.parse().ok()).unwrap_or(10);
+    let trials: usize = std::env::var("FAULT_TRIALS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10);
     // The drain is the same code in every variant; what differs is what each one starts
     // and stops. The extremes get every trial, the others a few.
     let trials_for = |variant: Variant| {
-        if variant == Variant::default_choice() || variant == Variant::maximal() { trials } else { trials.min(OTHER_VARIANTS_TRIALS) }
+        if variant == Variant::default_choice() || variant == Variant::maximal() {
+            trials
+        } else {
+            trials.min(OTHER_VARIANTS_TRIALS)
+        }
     };
     let projects = all_projects();
-    let postgres = if projects.iter().any(|p| p.variant.is("database", "postgres")) { Some(Postgres::start().expect("a Postgres server of the tier's own")) } else { None };
+    let postgres = if projects
+        .iter()
+        .any(|p| p.variant.is("database", "postgres"))
+    {
+        Some(Postgres::start().expect("a Postgres server of the tier's own"))
+    } else {
+        None
+    };
     let mut failures = Failures::default();
     let mut rows = Vec::new();
     for project in projects {
@@ -352,7 +510,9 @@ fn sigterm_under_load_loses_no_request() {
         }
     }
     report(
-        &format!("SIGTERM under load ({LOAD_CLIENTS} clients; {trials} trials for the default and maximal variants, at most {OTHER_VARIANTS_TRIALS} for the others)"),
+        &format!(
+            "SIGTERM under load ({LOAD_CLIENTS} clients; {trials} trials for the default and maximal variants, at most {OTHER_VARIANTS_TRIALS} for the others)"
+        ),
         "variant | trials | served | refused | lost | slowest exit after SIGTERM",
         rows,
         failures,
@@ -368,7 +528,11 @@ struct Outcomes {
     lost: Vec<String>,
 }
 
-fn stop_trials(project: &Project, postgres: Option<&Postgres>, trials: usize) -> Result<String, String> {
+fn stop_trials(
+    project: &Project,
+    postgres: Option<&Postgres>,
+    trials: usize,
+) -> Result<String, String> {
     let v = project.variant;
     let binary = binary(project)?;
     let dir = scratch("sigterm", &v);
@@ -388,7 +552,9 @@ fn stop_trials(project: &Project, postgres: Option<&Postgres>, trials: usize) ->
                         let mut outcomes = outcomes.lock().expect("outcomes");
                         match result {
                             Ok(response) if response.status == 200 => outcomes.served += 1,
-                            Ok(response) => outcomes.lost.push(format!("{} {}", response.status, response.body)),
+                            Ok(response) => outcomes
+                                .lost
+                                .push(format!("{} {}", response.status, response.body)),
                             // Refused: the port is closed, and the client knows nothing was sent.
                             Err(error) if error.starts_with("connect") => {
                                 outcomes.refused += 1;
@@ -405,22 +571,41 @@ fn stop_trials(project: &Project, postgres: Option<&Postgres>, trials: usize) ->
         let (status, took) = timed(|| service.exit_within(Duration::from_secs(30)));
         let status = status?;
         for client in clients {
-            client.join().map_err(|_| "a load client panicked".to_owned())?;
+            client
+                .join()
+                .map_err(|_| "a load client panicked".to_owned())?;
         }
         if !status.success() {
-            return Err(format!("trial {trial}: exit {status} on SIGTERM:\n{}", service.log()));
+            return Err(format!(
+                "trial {trial}: exit {status} on SIGTERM:\n{}",
+                service.log()
+            ));
         }
         slowest_exit = slowest_exit.max(took);
         let outcomes = std::mem::take(&mut *outcomes.lock().expect("outcomes"));
         total.served += outcomes.served;
         total.refused += outcomes.refused;
-        total.lost.extend(outcomes.lost.into_iter().map(|lost| format!("trial {trial}: {lost}")));
+        total.lost.extend(
+            outcomes
+                .lost
+                .into_iter()
+                .map(|lost| format!("trial {trial}: {lost}")),
+        );
     }
     if !total.lost.is_empty() {
-        return Err(format!("{} request(s) lost over {trials} trials: {:?}", total.lost.len(), &total.lost[..total.lost.len().min(5)]));
+        return Err(format!(
+            "{} request(s) lost over {trials} trials: {:?}",
+            total.lost.len(),
+            &total.lost[..total.lost.len().min(5)]
+        ));
     }
     if total.served == 0 {
         return Err("no request was served".into());
     }
-    Ok(format!("{} | {} | 0 | {}", total.served, total.refused, millis(slowest_exit)))
+    Ok(format!(
+        "{} | {} | 0 | {}",
+        total.served,
+        total.refused,
+        millis(slowest_exit)
+    ))
 }

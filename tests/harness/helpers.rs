@@ -33,7 +33,10 @@ pub fn variants() -> Vec<Variant> {
     match std::env::var("VARIANTS") {
         Ok(wanted) if !wanted.trim().is_empty() => {
             let wanted: Vec<&str> = wanted.split(',').map(str::trim).collect();
-            every.into_iter().filter(|variant| wanted.contains(&variant.id().as_str())).collect()
+            every
+                .into_iter()
+                .filter(|variant| wanted.contains(&variant.id().as_str()))
+                .collect()
         }
         _ => every,
     }
@@ -70,7 +73,9 @@ impl Project {
     /// `.hypothesis` cache the `contract` tier's fuzzer leaves (all git-ignored).
     pub fn files(&self) -> Vec<PathBuf> {
         fn walk(dir: &Path, root: &Path, files: &mut Vec<PathBuf>) {
-            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
             for entry in entries.flatten() {
                 let path = entry.path();
                 let name = entry.file_name();
@@ -118,7 +123,10 @@ pub fn run_cargo_generate(name: &str, args: &[String], destination: &Path) -> Ou
         .arg(repo_root())
         .args(["--name", name, "--silent", "--destination"])
         .arg(destination)
-        .env("USER", std::env::var("USER").unwrap_or_else(|_| "harness".into()));
+        .env(
+            "USER",
+            std::env::var("USER").unwrap_or_else(|_| "harness".into()),
+        );
     command.args(args).output().expect("cargo-generate runs")
 }
 
@@ -126,14 +134,20 @@ pub fn run_cargo_generate(name: &str, args: &[String], destination: &Path) -> Ou
 pub fn generated(variant: Variant) -> Project {
     static PROJECTS: OnceLock<Mutex<BTreeMap<Variant, Project>>> = OnceLock::new();
     let projects = PROJECTS.get_or_init(Default::default);
-    let mut projects = projects.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut projects = projects
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     projects
         .entry(variant)
         .or_insert_with(|| {
             let destination = work_dir().join("generated").join(variant.id());
             std::fs::remove_dir_all(&destination).ok();
             let name = project_name(&variant);
-            let defines: Vec<String> = variant.defines().into_iter().flat_map(|define| ["-d".to_owned(), define]).collect();
+            let defines: Vec<String> = variant
+                .defines()
+                .into_iter()
+                .flat_map(|define| ["-d".to_owned(), define])
+                .collect();
             let output = run_cargo_generate(&name, &defines, &destination);
             assert!(
                 output.status.success(),
@@ -141,7 +155,10 @@ pub fn generated(variant: Variant) -> Project {
                 String::from_utf8_lossy(&output.stdout),
                 String::from_utf8_lossy(&output.stderr)
             );
-            Project { variant, dir: destination.join(name) }
+            Project {
+                variant,
+                dir: destination.join(name),
+            }
         })
         .clone()
 }
@@ -164,7 +181,11 @@ pub fn secrets_of(variant: &Variant) -> Vec<&'static str> {
 /// The port the service listens on in its image: the Dockerfile's `PORT`.
 pub fn container_port(project: &Project) -> u16 {
     let dockerfile = project.read("Dockerfile");
-    let port = dockerfile.split("PORT=").nth(1).and_then(|rest| rest.split_whitespace().next()).and_then(|port| port.parse().ok());
+    let port = dockerfile
+        .split("PORT=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|port| port.parse().ok());
     port.unwrap_or_else(|| panic!("[{}] the Dockerfile sets no PORT", project.variant))
 }
 
@@ -201,7 +222,9 @@ impl Failures {
 
 /// Runs `command` to completion; only a program that cannot start at all panics.
 pub fn run(command: &mut Command) -> Output {
-    command.output().unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"))
+    command
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"))
 }
 
 /// The standard output of a command that succeeded, or `what` failed with its last lines.
@@ -247,27 +270,48 @@ impl Response {
 }
 
 /// One plain HTTP/1.1 exchange; the status and body of a complete response.
-pub fn http(address: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Result<(u16, String), String> {
+pub fn http(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<(u16, String), String> {
     exchange(address, method, path, headers, body).map(|response| (response.status, response.body))
 }
 
 /// One plain HTTP/1.1 exchange on a new connection. An error starts with `connect` when
 /// no connection was made, and with `unanswered` when the connection was reset before a
 /// byte of a response came back.
-pub fn exchange(address: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Result<Response, String> {
+pub fn exchange(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<Response, String> {
     let mut stream = TcpStream::connect(address).map_err(|e| format!("connect: {e}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(15))).ok();
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: harness\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: harness\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
     request.push_str(body);
     // A write fails only on a reset: like the read below, a connection never answered.
-    stream.write_all(request.as_bytes()).map_err(|e| format!("unanswered: write: {e}"))?;
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("unanswered: write: {e}"))?;
     let mut bytes = Vec::new();
     if let Err(error) = stream.read_to_end(&mut bytes) {
-        return Err(if bytes.is_empty() { format!("unanswered: {error}") } else { format!("read: {error}") });
+        return Err(if bytes.is_empty() {
+            format!("unanswered: {error}")
+        } else {
+            format!("read: {error}")
+        });
     }
     let response = String::from_utf8_lossy(&bytes).into_owned();
     let status = response
@@ -275,11 +319,23 @@ pub fn exchange(address: &str, method: &str, path: &str, headers: &[(&str, &str)
         .nth(1)
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| format!("no status line in {response:?}"))?;
-    let (head, body) = response.split_once("\r\n\r\n").ok_or("truncated response")?;
-    let response = Response { status, head: head.to_owned(), body: body.to_owned() };
-    if let Some(length) = response.header("content-length").map(|n| n.parse::<usize>().unwrap_or(0)) {
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or("truncated response")?;
+    let response = Response {
+        status,
+        head: head.to_owned(),
+        body: body.to_owned(),
+    };
+    if let Some(length) = response
+        .header("content-length")
+        .map(|n| n.parse::<usize>().unwrap_or(0))
+    {
         if response.body.len() < length {
-            return Err(format!("truncated body: {} of {length} bytes", response.body.len()));
+            return Err(format!(
+                "truncated body: {} of {length} bytes",
+                response.body.len()
+            ));
         }
     }
     Ok(response)

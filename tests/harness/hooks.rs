@@ -1,7 +1,9 @@
 //! Refused input: each rule stops generation with a message saying what to fix,
 //! and leaves no half-written project behind.
 
-use crate::helpers::{CARGO_GENERATE, Project, Variant, repo_root, run_cargo_generate, tail, work_dir};
+use crate::helpers::{
+    CARGO_GENERATE, Project, Variant, repo_root, run_cargo_generate, tail, work_dir,
+};
 
 /// Runs a generation expected to be refused; returns what it printed.
 fn refused(case: &str, name: &str, extra: &[&str]) -> String {
@@ -14,9 +16,15 @@ fn refused(case: &str, name: &str, extra: &[&str]) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(!output.status.success(), "[{case}] generation was not refused:\n{printed}");
+    assert!(
+        !output.status.success(),
+        "[{case}] generation was not refused:\n{printed}"
+    );
     let leftovers: Vec<_> = walk_files(&destination);
-    assert!(leftovers.is_empty(), "[{case}] a refused generation left files: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "[{case}] a refused generation left files: {leftovers:?}"
+    );
     printed
 }
 
@@ -33,20 +41,38 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 fn assert_says(printed: &str, expected: &str) {
-    assert!(printed.contains(expected), "expected the message to say `{expected}`, saw:\n{printed}");
+    assert!(
+        printed.contains(expected),
+        "expected the message to say `{expected}`, saw:\n{printed}"
+    );
 }
 
 #[test]
 fn it_refuses_a_name_starting_with_a_digit() {
     let printed = refused("digit", "1service", &[]);
-    assert_says(&printed, "the project name '1service' must start with a lowercase letter (a-z)");
+    assert_says(
+        &printed,
+        "the project name '1service' must start with a lowercase letter (a-z)",
+    );
 }
 
 #[test]
 fn it_refuses_a_reserved_name() {
-    for name in ["std", "core", "alloc", "test", "proc-macro", "self", "crate", "super"] {
+    for name in [
+        "std",
+        "core",
+        "alloc",
+        "test",
+        "proc-macro",
+        "self",
+        "crate",
+        "super",
+    ] {
         let printed = refused(&format!("reserved-{name}"), name, &[]);
-        assert_says(&printed, &format!("the project name '{name}' is reserved in Rust or Cargo"));
+        assert_says(
+            &printed,
+            &format!("the project name '{name}' is reserved in Rust or Cargo"),
+        );
     }
 }
 
@@ -60,7 +86,10 @@ fn it_refuses_a_name_longer_than_a_dns_label() {
 #[test]
 fn it_refuses_uppercase_and_underscores_kept_by_force() {
     let printed = refused("force", "svc_With_Caps", &["--force"]);
-    assert_says(&printed, "may contain only lowercase letters, digits and hyphens");
+    assert_says(
+        &printed,
+        "may contain only lowercase letters, digits and hyphens",
+    );
 }
 
 #[test]
@@ -90,7 +119,10 @@ fn it_refuses_a_port_out_of_range() {
 #[test]
 fn it_refuses_an_image_registry_with_a_trailing_slash() {
     let printed = refused("registry", "svc", &["-d", "image_registry=ghcr.io/acme/"]);
-    assert_says(&printed, "image_registry 'ghcr.io/acme/' is not a registry path");
+    assert_says(
+        &printed,
+        "image_registry 'ghcr.io/acme/' is not a registry path",
+    );
 }
 
 #[test]
@@ -105,7 +137,10 @@ fn it_generates_the_default_variant_with_no_options() {
         variant: Variant::default_choice(),
         dir: destination.join("plain-service"),
     };
-    assert!(project.read("Cargo.toml").contains("\"sqlite\""), "the default database is not SQLite");
+    assert!(
+        project.read("Cargo.toml").contains("\"sqlite\""),
+        "the default database is not SQLite"
+    );
 }
 
 #[test]

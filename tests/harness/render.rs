@@ -31,7 +31,12 @@ const ALWAYS: &[&str] = &[
 ];
 
 /// Files of the template repository that must never reach a generated project.
-const NEVER: &[&str] = &["cargo-generate.toml", "lockfiles", "hooks", "Cargo.toml.liquid"];
+const NEVER: &[&str] = &[
+    "cargo-generate.toml",
+    "lockfiles",
+    "hooks",
+    "Cargo.toml.liquid",
+];
 
 /// Files present exactly when the condition holds.
 fn optional_files(project: &Project) -> Vec<(&'static str, bool)> {
@@ -49,9 +54,18 @@ fn optional_files(project: &Project) -> Vec<(&'static str, bool)> {
         ("tests/support/postgres.rs", v.is("database", "postgres")),
         ("tests/api/sqlite.rs", !v.is("database", "postgres")),
         ("tests/support/sqlite.rs", !v.is("database", "postgres")),
-        ("deploy/kubernetes/base/horizontalpodautoscaler.yaml", v.is("database", "postgres")),
-        ("deploy/kubernetes/base/poddisruptionbudget.yaml", v.is("database", "postgres")),
-        ("deploy/kubernetes/base/persistentvolumeclaim.yaml", !v.is("database", "postgres")),
+        (
+            "deploy/kubernetes/base/horizontalpodautoscaler.yaml",
+            v.is("database", "postgres"),
+        ),
+        (
+            "deploy/kubernetes/base/poddisruptionbudget.yaml",
+            v.is("database", "postgres"),
+        ),
+        (
+            "deploy/kubernetes/base/persistentvolumeclaim.yaml",
+            !v.is("database", "postgres"),
+        ),
     ]
 }
 
@@ -64,11 +78,19 @@ fn every_variant_has_its_files_and_none_of_the_others() {
             failures.check(project.exists(file), variant, format!("{file} is missing"));
         }
         for file in NEVER {
-            failures.check(!project.exists(file), variant, format!("{file} should not be generated"));
+            failures.check(
+                !project.exists(file),
+                variant,
+                format!("{file} should not be generated"),
+            );
         }
         for (file, expected) in optional_files(&project) {
             let present = project.exists(file);
-            failures.check(present == expected, variant, format!("{file}: expected present={expected}, saw present={present}"));
+            failures.check(
+                present == expected,
+                variant,
+                format!("{file}: expected present={expected}, saw present={present}"),
+            );
         }
     }
     failures.assert_none("files per variant");
@@ -79,7 +101,10 @@ fn every_variant_depends_on_exactly_the_crates_its_options_need() {
     let mut failures = Failures::default();
     for project in all_projects() {
         let variant = &project.variant;
-        let manifest: toml::Table = project.read("Cargo.toml").parse().expect("Cargo.toml parses");
+        let manifest: toml::Table = project
+            .read("Cargo.toml")
+            .parse()
+            .expect("Cargo.toml parses");
         let dependencies = manifest["dependencies"].as_table().expect("[dependencies]");
         for (krate, expected) in [
             ("redis", variant.on("redis")),
@@ -88,19 +113,35 @@ fn every_variant_depends_on_exactly_the_crates_its_options_need() {
             ("tracing-opentelemetry", variant.on("otel")),
         ] {
             let present = dependencies.contains_key(krate);
-            failures.check(present == expected, variant, format!("dependency {krate}: expected {expected}, saw {present}"));
+            failures.check(
+                present == expected,
+                variant,
+                format!("dependency {krate}: expected {expected}, saw {present}"),
+            );
         }
-        let sqlx_features = dependencies["sqlx"]["features"].as_array().expect("sqlx features");
-        for (feature, expected) in [("postgres", variant.is("database", "postgres")), ("sqlite", !variant.is("database", "postgres"))] {
+        let sqlx_features = dependencies["sqlx"]["features"]
+            .as_array()
+            .expect("sqlx features");
+        for (feature, expected) in [
+            ("postgres", variant.is("database", "postgres")),
+            ("sqlite", !variant.is("database", "postgres")),
+        ] {
             let present = sqlx_features.iter().any(|f| f.as_str() == Some(feature));
-            failures.check(present == expected, variant, format!("sqlx feature {feature}: expected {expected}, saw {present}"));
+            failures.check(
+                present == expected,
+                variant,
+                format!("sqlx feature {feature}: expected {expected}, saw {present}"),
+            );
         }
     }
     failures.assert_none("dependencies per variant");
 }
 
 fn is_text(path: &Path) -> bool {
-    !matches!(path.extension().and_then(|e| e.to_str()), Some("png" | "ico" | "db"))
+    !matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("png" | "ico" | "db")
+    )
 }
 
 /// `{{` that belongs to GitHub Actions (`${{ }}`) or docker/metadata-action
@@ -108,7 +149,9 @@ fn is_text(path: &Path) -> bool {
 fn is_workflow_syntax(line: &str, at: usize) -> bool {
     let rest = &line[at..];
     line[..at].ends_with('$')
-        || ["{{version}}", "{{major}}", "{{minor}}"].iter().any(|pattern| rest.starts_with(pattern))
+        || ["{{version}}", "{{major}}", "{{minor}}"]
+            .iter()
+            .any(|pattern| rest.starts_with(pattern))
 }
 
 #[test]
@@ -118,9 +161,14 @@ fn no_template_syntax_is_left_in_any_file() {
         for file in project.files().into_iter().filter(|file| is_text(file)) {
             let text = project.read(&file.to_string_lossy());
             for (number, line) in text.lines().enumerate() {
-                let liquid_output = line.match_indices("{{").any(|(at, _)| !is_workflow_syntax(line, at));
+                let liquid_output = line
+                    .match_indices("{{")
+                    .any(|(at, _)| !is_workflow_syntax(line, at));
                 if liquid_output || line.contains("{%") || line.contains("%}") {
-                    failures.add(&project.variant, format!("{}:{}: {line}", file.display(), number + 1));
+                    failures.add(
+                        &project.variant,
+                        format!("{}:{}: {line}", file.display(), number + 1),
+                    );
                 }
             }
         }
@@ -135,9 +183,21 @@ fn no_file_has_blank_line_clutter() {
         for file in project.files().into_iter().filter(|file| is_text(file)) {
             let text = project.read(&file.to_string_lossy());
             let file = file.display();
-            failures.check(!text.contains("\n\n\n"), &project.variant, format!("{file}: two blank lines in a row"));
-            failures.check(!text.starts_with('\n'), &project.variant, format!("{file}: starts with a blank line"));
-            failures.check(text.is_empty() || (text.ends_with('\n') && !text.ends_with("\n\n")), &project.variant, format!("{file}: does not end with exactly one newline"));
+            failures.check(
+                !text.contains("\n\n\n"),
+                &project.variant,
+                format!("{file}: two blank lines in a row"),
+            );
+            failures.check(
+                !text.starts_with('\n'),
+                &project.variant,
+                format!("{file}: starts with a blank line"),
+            );
+            failures.check(
+                text.is_empty() || (text.ends_with('\n') && !text.ends_with("\n\n")),
+                &project.variant,
+                format!("{file}: does not end with exactly one newline"),
+            );
         }
     }
     failures.assert_none("blank-line clutter");
@@ -149,11 +209,22 @@ fn every_toml_yaml_and_json_file_parses() {
     for project in all_projects() {
         for file in project.files() {
             let name = file.to_string_lossy().into_owned();
-            let extension = file.extension().and_then(|e| e.to_str()).unwrap_or_default();
+            let extension = file
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or_default();
             let parsed: Result<(), String> = match extension {
-                "toml" | "lock" => project.read(&name).parse::<toml::Table>().map(drop).map_err(|e| e.to_string()),
-                "yml" | "yaml" => serde_yaml::from_str::<serde_yaml::Value>(&project.read(&name)).map(drop).map_err(|e| e.to_string()),
-                "json" => serde_json::from_str::<serde_json::Value>(&project.read(&name)).map(drop).map_err(|e| e.to_string()),
+                "toml" | "lock" => project
+                    .read(&name)
+                    .parse::<toml::Table>()
+                    .map(drop)
+                    .map_err(|e| e.to_string()),
+                "yml" | "yaml" => serde_yaml::from_str::<serde_yaml::Value>(&project.read(&name))
+                    .map(drop)
+                    .map_err(|e| e.to_string()),
+                "json" => serde_json::from_str::<serde_json::Value>(&project.read(&name))
+                    .map(drop)
+                    .map_err(|e| e.to_string()),
                 _ => Ok(()),
             };
             if let Err(error) = parsed {
@@ -189,13 +260,19 @@ fn every_lockfile_matches_its_manifest() {
 /// count over the template source, skipping strings, comments and Liquid itself.
 fn liquid_inside_functions(source: &str) -> Vec<(usize, String, String)> {
     let mut found = Vec::new();
-    let (mut depth, mut open_functions, mut pending): (usize, Vec<(usize, String)>, Option<String>) = (0, Vec::new(), None);
+    let (mut depth, mut open_functions, mut pending): (
+        usize,
+        Vec<(usize, String)>,
+        Option<String>,
+    ) = (0, Vec::new(), None);
     for (number, line) in source.lines().enumerate() {
         if let (true, Some((_, name))) = (line.contains("{%"), open_functions.last()) {
             found.push((number + 1, name.clone(), line.trim().to_owned()));
         }
         let code = rust_code_of(line);
-        let mut words = code.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|word| !word.is_empty());
+        let mut words = code
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|word| !word.is_empty());
         while let Some(word) = words.next() {
             if word == "fn" {
                 pending = words.next().map(str::to_owned);
@@ -228,7 +305,9 @@ fn rust_code_of(line: &str) -> String {
     let mut line = line.to_owned();
     for (open, close) in [("{%", "%}"), ("{{", "}}")] {
         while let Some(start) = line.find(open) {
-            let end = line[start..].find(close).map_or(line.len(), |end| start + end + close.len());
+            let end = line[start..]
+                .find(close)
+                .map_or(line.len(), |end| start + end + close.len());
             line.replace_range(start..end, "");
         }
     }
@@ -258,7 +337,11 @@ fn no_liquid_sits_inside_a_function_body() {
     for directory in ["src", "tests"] {
         for file in rust_files(&template.join(directory)) {
             let source = std::fs::read_to_string(&file).expect("template source");
-            let relative = file.strip_prefix(&template).unwrap_or(&file).display().to_string();
+            let relative = file
+                .strip_prefix(&template)
+                .unwrap_or(&file)
+                .display()
+                .to_string();
             for (line, function, text) in liquid_inside_functions(&source) {
                 if !(relative == "src/startup.rs" && function == "router") {
                     found.push(format!("{relative}:{line} in fn {function}: {text}"));
@@ -266,7 +349,11 @@ fn no_liquid_sits_inside_a_function_body() {
             }
         }
     }
-    assert!(found.is_empty(), "Liquid inside function bodies (move the variant's code into its own file):\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "Liquid inside function bodies (move the variant's code into its own file):\n{}",
+        found.join("\n")
+    );
 }
 
 fn rust_files(directory: &Path) -> Vec<std::path::PathBuf> {
@@ -288,7 +375,13 @@ fn the_liquid_counter_finds_liquid_in_a_function_and_not_at_a_mod_line() {
 
     let found = liquid_inside_functions(source);
 
-    assert_eq!(found.iter().map(|(line, name, _)| (*line, name.as_str())).collect::<Vec<_>>(), [(6, "f"), (8, "f")]);
+    assert_eq!(
+        found
+            .iter()
+            .map(|(line, name, _)| (*line, name.as_str()))
+            .collect::<Vec<_>>(),
+        [(6, "f"), (8, "f")]
+    );
 }
 
 /// `.template/answers.toml` names every placeholder of `cargo-generate.toml` with the
@@ -296,27 +389,59 @@ fn the_liquid_counter_finds_liquid_in_a_function_and_not_at_a_mod_line() {
 /// template again from it.
 #[test]
 fn every_variant_records_the_answers_it_was_generated_with() {
-    let manifest: toml::Table = std::fs::read_to_string(repo_root().join("template/cargo-generate.toml")).expect("cargo-generate.toml").parse().expect("it parses");
-    let placeholders: Vec<&String> = manifest["placeholders"].as_table().expect("[placeholders]").keys().collect();
+    let manifest: toml::Table =
+        std::fs::read_to_string(repo_root().join("template/cargo-generate.toml"))
+            .expect("cargo-generate.toml")
+            .parse()
+            .expect("it parses");
+    let placeholders: Vec<&String> = manifest["placeholders"]
+        .as_table()
+        .expect("[placeholders]")
+        .keys()
+        .collect();
     let mut failures = Failures::default();
     for project in all_projects() {
         let variant = &project.variant;
         let answers: toml::Table = match project.read(".template/answers.toml").parse() {
             Ok(answers) => answers,
             Err(error) => {
-                failures.add(variant, format!(".template/answers.toml does not parse: {error}"));
+                failures.add(
+                    variant,
+                    format!(".template/answers.toml does not parse: {error}"),
+                );
                 continue;
             }
         };
-        let values = answers.get("values").and_then(toml::Value::as_table).cloned().unwrap_or_default();
+        let values = answers
+            .get("values")
+            .and_then(toml::Value::as_table)
+            .cloned()
+            .unwrap_or_default();
         let recorded: Vec<&String> = values.keys().collect();
-        failures.check(recorded == placeholders, variant, format!("[values] names {recorded:?}, cargo-generate.toml has {placeholders:?}"));
+        failures.check(
+            recorded == placeholders,
+            variant,
+            format!("[values] names {recorded:?}, cargo-generate.toml has {placeholders:?}"),
+        );
         for define in variant.defines() {
             let (name, value) = define.split_once('=').expect("name=value");
-            let seen = values.get(name).map(|value| value.as_str().map_or_else(|| value.to_string(), str::to_owned));
-            failures.check(seen.as_deref() == Some(value), variant, format!("{name}: expected {value}, recorded {seen:?}"));
+            let seen = values.get(name).map(|value| {
+                value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_owned)
+            });
+            failures.check(
+                seen.as_deref() == Some(value),
+                variant,
+                format!("{name}: expected {value}, recorded {seen:?}"),
+            );
         }
-        failures.check(answers["template"]["name"].as_str() == Some(crate::helpers::project_name(variant).as_str()), variant, "the recorded name is not the project's");
+        failures.check(
+            answers["template"]["name"].as_str()
+                == Some(crate::helpers::project_name(variant).as_str()),
+            variant,
+            "the recorded name is not the project's",
+        );
     }
     failures.assert_none("recorded answers");
 }

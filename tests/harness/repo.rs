@@ -9,11 +9,24 @@ use crate::{
 
 #[test]
 fn the_repository_scripts_are_shellcheck_clean() {
-    let scripts = [".ci/run", ".ci/services.sh", "scripts/update-lockfiles.sh", "tests/container/stand-in-images.sh"];
+    let scripts = [
+        ".ci/run",
+        ".ci/services.sh",
+        "scripts/update-lockfiles.sh",
+        "tests/container/stand-in-images.sh",
+    ];
 
-    let output = Command::new("shellcheck").current_dir(repo_root()).args(scripts).output().expect("shellcheck runs (see .ci/run)");
+    let output = Command::new("shellcheck")
+        .current_dir(repo_root())
+        .args(scripts)
+        .output()
+        .expect("shellcheck runs (see .ci/run)");
 
-    assert!(output.status.success(), "shellcheck:\n{}", tail(&output, 30));
+    assert!(
+        output.status.success(),
+        "shellcheck:\n{}",
+        tail(&output, 30)
+    );
 }
 
 #[test]
@@ -25,9 +38,17 @@ fn the_template_workflow_passes_zizmor_and_the_github_workflow_schema() {
         .args(["--builtin-schema", "vendor.github-workflows", workflow])
         .output()
         .expect("check-jsonschema runs (see .ci/run)");
-    let audit = Command::new("zizmor").current_dir(repo_root()).args(["--offline", "--no-progress", workflow]).output().expect("zizmor runs (see .ci/run)");
+    let audit = Command::new("zizmor")
+        .current_dir(repo_root())
+        .args(["--offline", "--no-progress", workflow])
+        .output()
+        .expect("zizmor runs (see .ci/run)");
 
-    assert!(schema.status.success(), "check-jsonschema:\n{}", tail(&schema, 20));
+    assert!(
+        schema.status.success(),
+        "check-jsonschema:\n{}",
+        tail(&schema, 20)
+    );
     assert!(audit.status.success(), "zizmor:\n{}", tail(&audit, 20));
 }
 
@@ -41,8 +62,14 @@ fn the_readme_quick_start_works_on_a_fresh_clone() {
     let work = scratch.path();
     let clone = work.join("template");
     fresh_repository(&clone);
-    let block = shell_block(&std::fs::read_to_string(repo_root().join("README.md")).expect("README.md"), "Quick start");
-    assert!(block.contains("cargo install") && block.contains("cargo generate"), "the Quick start lacks its two commands:\n{block}");
+    let block = shell_block(
+        &std::fs::read_to_string(repo_root().join("README.md")).expect("README.md"),
+        "Quick start",
+    );
+    assert!(
+        block.contains("cargo install") && block.contains("cargo generate"),
+        "the Quick start lacks its two commands:\n{block}"
+    );
     let install_root = work_dir().join("quick-start-install");
 
     let output = Command::new("timeout")
@@ -51,38 +78,85 @@ fn the_readme_quick_start_works_on_a_fresh_clone() {
         .env("CARGO_INSTALL_ROOT", &install_root)
         // The harness's own build directory: its debug build of `cargo generate` is reused.
         .env("CARGO_TARGET_DIR", harness_target_dir())
-        .env("PATH", format!("{}:{}", install_root.join("bin").display(), std::env::var("PATH").unwrap_or_default()))
-        .env("USER", std::env::var("USER").unwrap_or_else(|_| "harness".into()))
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                install_root.join("bin").display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env(
+            "USER",
+            std::env::var("USER").unwrap_or_else(|_| "harness".into()),
+        )
         .output()
         .expect("bash runs");
 
-    assert!(output.status.success(), "the Quick start failed ({}):\n{}", output.status, tail(&output, 40));
+    assert!(
+        output.status.success(),
+        "the Quick start failed ({}):\n{}",
+        output.status,
+        tail(&output, 40)
+    );
     let service = work.join("my-service");
-    assert!(service.join("Cargo.toml").exists(), "no ../my-service/Cargo.toml:\n{}", tail(&output, 20));
-    let top = Command::new("git").args(["rev-parse", "--show-toplevel"]).current_dir(&service).output().expect("git runs");
+    assert!(
+        service.join("Cargo.toml").exists(),
+        "no ../my-service/Cargo.toml:\n{}",
+        tail(&output, 20)
+    );
+    let top = Command::new("git")
+        .args(["rev-parse", "--show-toplevel"])
+        .current_dir(&service)
+        .output()
+        .expect("git runs");
     assert_eq!(
         String::from_utf8_lossy(&top.stdout).trim(),
-        service.canonicalize().expect("the service directory").to_string_lossy(),
+        service
+            .canonicalize()
+            .expect("the service directory")
+            .to_string_lossy(),
         "../my-service is not a git repository of its own"
     );
-    let nested = Command::new("git").args(["status", "--porcelain"]).current_dir(&clone).output().expect("git runs");
-    assert!(nested.stdout.is_empty(), "generation left files in the template's checkout:\n{}", String::from_utf8_lossy(&nested.stdout));
+    let nested = Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(&clone)
+        .output()
+        .expect("git runs");
+    assert!(
+        nested.stdout.is_empty(),
+        "generation left files in the template's checkout:\n{}",
+        String::from_utf8_lossy(&nested.stdout)
+    );
 }
 
 /// Where this harness was built, with `cargo generate` in its `debug/`.
 fn harness_target_dir() -> &'static Path {
-    Path::new(CARGO_GENERATE).parent().and_then(Path::parent).expect("the binary sits in <target>/debug")
+    Path::new(CARGO_GENERATE)
+        .parent()
+        .and_then(Path::parent)
+        .expect("the binary sits in <target>/debug")
 }
 
 /// A git repository at `destination` holding this checkout's files as they are now
 /// (tracked and untracked, not ignored), committed: what a fresh clone would hold.
 fn fresh_repository(destination: &Path) {
     let listed = Command::new("git")
-        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
         .current_dir(repo_root())
         .output()
         .expect("git runs");
-    for file in listed.stdout.split(|byte| *byte == 0).filter(|name| !name.is_empty()) {
+    for file in listed
+        .stdout
+        .split(|byte| *byte == 0)
+        .filter(|name| !name.is_empty())
+    {
         let relative = Path::new(std::str::from_utf8(file).expect("a UTF-8 path"));
         let source = repo_root().join(relative);
         if !source.is_file() {
@@ -92,19 +166,39 @@ fn fresh_repository(destination: &Path) {
         std::fs::create_dir_all(target.parent().expect("a parent")).expect("directory");
         std::fs::copy(&source, &target).expect("file copied");
     }
-    for args in [&["init", "--quiet", "--initial-branch", "main"][..], &["add", "--all"], &["-c", "user.name=harness", "-c", "user.email=harness@localhost", "commit", "--quiet", "-m", "fresh clone"]] {
-        let status = Command::new("git").args(args).current_dir(destination).status().expect("git runs");
+    for args in [
+        &["init", "--quiet", "--initial-branch", "main"][..],
+        &["add", "--all"],
+        &[
+            "-c",
+            "user.name=harness",
+            "-c",
+            "user.email=harness@localhost",
+            "commit",
+            "--quiet",
+            "-m",
+            "fresh clone",
+        ],
+    ] {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(destination)
+            .status()
+            .expect("git runs");
         assert!(status.success(), "git {args:?} in the fresh repository");
     }
 }
 
 /// `version = "..."` of a TOML text's first such line.
 fn version_in(text: &str) -> Option<String> {
-    text.lines().find_map(|line| line.strip_prefix("version = \"")?.strip_suffix('"')).map(str::to_owned)
+    text.lines()
+        .find_map(|line| line.strip_prefix("version = \"")?.strip_suffix('"'))
+        .map(str::to_owned)
 }
 
 fn read(path: &str) -> String {
-    std::fs::read_to_string(repo_root().join(path)).unwrap_or_else(|error| panic!("cannot read {path}: {error}"))
+    std::fs::read_to_string(repo_root().join(path))
+        .unwrap_or_else(|error| panic!("cannot read {path}: {error}"))
 }
 
 /// The template's version: what generated projects record, what this repository's
@@ -113,11 +207,26 @@ fn read(path: &str) -> String {
 fn the_template_version_is_the_same_in_the_manifest_the_answers_file_and_the_changelog() {
     let manifest = version_in(&read("Cargo.toml"));
     let answers = version_in(&read("template/.template/answers.toml"));
-    let changelog = read("CHANGELOG.md").lines().find_map(|line| line.strip_prefix("## ")).map(|heading| heading.split_whitespace().next().unwrap_or_default().to_owned());
+    let changelog = read("CHANGELOG.md")
+        .lines()
+        .find_map(|line| line.strip_prefix("## "))
+        .map(|heading| {
+            heading
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        });
 
     assert!(manifest.is_some(), "Cargo.toml has no version");
-    assert_eq!(answers, manifest, "template/.template/answers.toml records another version than Cargo.toml");
-    assert_eq!(changelog, manifest, "CHANGELOG.md's newest section is not Cargo.toml's version");
+    assert_eq!(
+        answers, manifest,
+        "template/.template/answers.toml records another version than Cargo.toml"
+    );
+    assert_eq!(
+        changelog, manifest,
+        "CHANGELOG.md's newest section is not Cargo.toml's version"
+    );
 }
 
 /// A release is the commit tagged `vVERSION`: once tagged, its template must not
@@ -126,17 +235,52 @@ fn the_template_version_is_the_same_in_the_manifest_the_answers_file_and_the_cha
 fn the_template_of_a_released_version_never_changes() {
     let version = version_in(&read("Cargo.toml")).expect("a version in Cargo.toml");
     let tag = format!("v{version}");
-    let tagged = Command::new("git").current_dir(repo_root()).args(["rev-parse", "--verify", "--quiet", &format!("refs/tags/{tag}")]).output().expect("git runs");
+    let tagged = Command::new("git")
+        .current_dir(repo_root())
+        .args([
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("refs/tags/{tag}"),
+        ])
+        .output()
+        .expect("git runs");
     if !tagged.status.success() {
-        return println!("{version} is not released yet (no tag {tag}): its template may still change");
+        return println!(
+            "{version} is not released yet (no tag {tag}): its template may still change"
+        );
     }
 
     // What a render reads: the template and the hooks, committed or not.
-    let diff = Command::new("git").current_dir(repo_root()).args(["diff", "--name-only", &tag, "--", "template", "hooks"]).output().expect("git runs");
-    let untracked = Command::new("git").current_dir(repo_root()).args(["ls-files", "--others", "--exclude-standard", "--", "template", "hooks"]).output().expect("git runs");
+    let diff = Command::new("git")
+        .current_dir(repo_root())
+        .args(["diff", "--name-only", &tag, "--", "template", "hooks"])
+        .output()
+        .expect("git runs");
+    let untracked = Command::new("git")
+        .current_dir(repo_root())
+        .args([
+            "ls-files",
+            "--others",
+            "--exclude-standard",
+            "--",
+            "template",
+            "hooks",
+        ])
+        .output()
+        .expect("git runs");
 
-    assert!(diff.status.success() && untracked.status.success(), "git diff or ls-files failed:\n{}{}", tail(&diff, 5), tail(&untracked, 5));
-    let changed = format!("{}{}", String::from_utf8_lossy(&diff.stdout), String::from_utf8_lossy(&untracked.stdout));
+    assert!(
+        diff.status.success() && untracked.status.success(),
+        "git diff or ls-files failed:\n{}{}",
+        tail(&diff, 5),
+        tail(&untracked, 5)
+    );
+    let changed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&diff.stdout),
+        String::from_utf8_lossy(&untracked.stdout)
+    );
     assert!(
         changed.trim().is_empty(),
         "template/ or hooks/ changed since {tag} was released: add a CHANGELOG.md section for the next version and set it in Cargo.toml and template/.template/answers.toml. Changed:\n{changed}"

@@ -16,13 +16,21 @@ use crate::{
 };
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 /// The variant's service binary, built (or found up to date) with the `build` tier's settings.
 pub fn binary(project: &Project) -> Result<PathBuf, String> {
-    succeeded(&run(&mut cargo_for(project, &["build", "--locked"])), "cargo build")?;
-    Ok(work_dir().join("target/debug").join(project_name(&project.variant)))
+    succeeded(
+        &run(&mut cargo_for(project, &["build", "--locked"])),
+        "cargo build",
+    )?;
+    Ok(work_dir()
+        .join("target/debug")
+        .join(project_name(&project.variant)))
 }
 
 /// Runs `program` as the `postgres` user when this process is root (initdb refuses root).
@@ -47,33 +55,58 @@ pub struct Postgres {
 
 impl Postgres {
     pub fn start() -> Result<Self, String> {
-        let versions = std::fs::read_dir("/usr/lib/postgresql").map_err(|e| format!("no Postgres server installed: {e}"))?;
+        let versions = std::fs::read_dir("/usr/lib/postgresql")
+            .map_err(|e| format!("no Postgres server installed: {e}"))?;
         let bin = versions
             .flatten()
             .map(|entry| entry.path().join("bin"))
             .filter(|bin| bin.join("initdb").exists())
             .max_by_key(|bin| bin.to_string_lossy().into_owned())
             .ok_or("no initdb under /usr/lib/postgresql")?;
-        let dir = tempfile::Builder::new().prefix("faults-postgres").tempdir().map_err(|e| e.to_string())?;
+        let dir = tempfile::Builder::new()
+            .prefix("faults-postgres")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
         let data = dir.path().join("data");
         std::fs::create_dir(&data).map_err(|e| e.to_string())?;
         // Owned by whoever runs the server: postgres when this process is root.
-        run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()));
-        let initdb = run(as_postgres(&bin.join("initdb")).args(["-D"]).arg(&data).args(["-U", "postgres", "-A", "trust", "--no-sync"]));
+        run(Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(dir.path()));
+        let initdb = run(as_postgres(&bin.join("initdb"))
+            .args(["-D"])
+            .arg(&data)
+            .args(["-U", "postgres", "-A", "trust", "--no-sync"]));
         succeeded(&initdb, "initdb")?;
-        let postgres = Self { bin, data, port: free_port(), _dir: dir };
+        let postgres = Self {
+            bin,
+            data,
+            port: free_port(),
+            _dir: dir,
+        };
         postgres.resume()?;
         Ok(postgres)
     }
 
     pub fn pg_ctl(&self, args: &[&str]) -> Output {
-        run(as_postgres(&self.bin.join("pg_ctl")).arg("-D").arg(&self.data).args(args))
+        run(as_postgres(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&self.data)
+            .args(args))
     }
 
     pub fn resume(&self) -> Result<(), String> {
-        let options = format!("-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off", self.port, self.data.display());
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+            self.port,
+            self.data.display()
+        );
         let log = self.data.join("server.log");
-        succeeded(&self.pg_ctl(&["-w", "-l", &log.to_string_lossy(), "-o", &options, "start"]), "pg_ctl start").map(drop)
+        succeeded(
+            &self.pg_ctl(&["-w", "-l", &log.to_string_lossy(), "-o", &options, "start"]),
+            "pg_ctl start",
+        )
+        .map(drop)
     }
 
     pub fn halt(&self) -> Result<(), String> {
@@ -83,8 +116,18 @@ impl Postgres {
     /// A new, empty database on this server, and its URL.
     pub fn database(&self, name: &str) -> Result<String, String> {
         let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", self.port);
-        succeeded(&run(Command::new("psql").arg(&admin).args(["-q", "-c", &format!("CREATE DATABASE {name}")])), "CREATE DATABASE")?;
-        Ok(format!("postgres://postgres@127.0.0.1:{}/{name}", self.port))
+        succeeded(
+            &run(Command::new("psql").arg(&admin).args([
+                "-q",
+                "-c",
+                &format!("CREATE DATABASE {name}"),
+            ])),
+            "CREATE DATABASE",
+        )?;
+        Ok(format!(
+            "postgres://postgres@127.0.0.1:{}/{name}",
+            self.port
+        ))
     }
 }
 
@@ -102,7 +145,10 @@ pub struct Redis {
 
 impl Redis {
     pub fn start() -> Result<Self, String> {
-        let mut redis = Self { port: free_port(), server: None };
+        let mut redis = Self {
+            port: free_port(),
+            server: None,
+        };
         redis.resume()?;
         Ok(redis)
     }
@@ -112,13 +158,24 @@ impl Redis {
     }
 
     pub fn cli(&self, args: &[&str]) -> String {
-        let output = run(Command::new("redis-cli").args(["-p", &self.port.to_string()]).args(args));
+        let output = run(Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args));
         String::from_utf8_lossy(&output.stdout).trim().to_owned()
     }
 
     pub fn resume(&mut self) -> Result<(), String> {
         let server = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .spawn()
             .map_err(|e| format!("redis-server: {e}"))?;
@@ -162,7 +219,12 @@ impl Service {
         let output = File::create(log).map_err(|e| e.to_string())?;
         let child = Command::new(binary)
             .env_clear()
-            .envs([("HOST", "127.0.0.1".to_owned()), ("PORT", port.to_string()), ("LOG_FORMAT", "json".into()), ("RUST_LOG", "info".into())])
+            .envs([
+                ("HOST", "127.0.0.1".to_owned()),
+                ("PORT", port.to_string()),
+                ("LOG_FORMAT", "json".into()),
+                ("RUST_LOG", "info".into()),
+            ])
             .env("METRICS_PORT", metrics_port.to_string())
             // Load from one address would be over the per-client limit, which the service's
             // own tests cover; the tiers measure other behaviour.
@@ -189,10 +251,16 @@ impl Service {
                 return Ok(service);
             }
             if let Ok(Some(status)) = service.child.try_wait() {
-                return Err(format!("the service exited ({status}) before answering:\n{}", service.log()));
+                return Err(format!(
+                    "the service exited ({status}) before answering:\n{}",
+                    service.log()
+                ));
             }
             if Instant::now() > deadline {
-                return Err(format!("the service did not answer /health within 30 s:\n{}", service.log()));
+                return Err(format!(
+                    "the service did not answer /health within 30 s:\n{}",
+                    service.log()
+                ));
             }
             thread::sleep(Duration::from_millis(50));
         }
@@ -207,14 +275,23 @@ impl Service {
     }
 
     pub fn post_item(&self, name: &str) -> Result<Response, String> {
-        exchange(&self.address, "POST", "/api/v1/items", &[("content-type", "application/json")], &format!(r#"{{"name":"{name}"}}"#))
+        exchange(
+            &self.address,
+            "POST",
+            "/api/v1/items",
+            &[("content-type", "application/json")],
+            &format!(r#"{{"name":"{name}"}}"#),
+        )
     }
 
     /// A new item's id.
     pub fn create_item(&self, name: &str) -> Result<i64, String> {
         let response = self.post_item(name)?;
         if response.status != 201 {
-            return Err(format!("POST /api/v1/items: expected 201, saw {} {}", response.status, response.body));
+            return Err(format!(
+                "POST /api/v1/items: expected 201, saw {} {}",
+                response.status, response.body
+            ));
         }
         serde_json::from_str::<serde_json::Value>(&response.body)
             .ok()
@@ -251,4 +328,3 @@ impl Drop for Service {
         self.child.wait().ok();
     }
 }
-

@@ -38,8 +38,18 @@ enum Db {
 
 async fn fetch(State(db): State<Db>, Path(id): Path<i64>) -> Result<Json<Item>, StatusCode> {
     let item = match &db {
-        Db::Sqlite(pool) => sqlx::query_as(SELECT_ITEM).bind(id).fetch_optional(pool).await,
-        Db::Postgres(pool) => sqlx::query_as(SELECT_ITEM).bind(id).fetch_optional(pool).await,
+        Db::Sqlite(pool) => {
+            sqlx::query_as(SELECT_ITEM)
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_as(SELECT_ITEM)
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+        }
     };
     match item {
         Ok(Some(item)) => Ok(Json(item)),
@@ -50,14 +60,20 @@ async fn fetch(State(db): State<Db>, Path(id): Path<i64>) -> Result<Json<Item>, 
 
 async fn connect(url: &str) -> sqlx::Result<Db> {
     if url.starts_with("postgres") {
-        let pool = PgPoolOptions::new().max_connections(MAX_CONNECTIONS).connect(url).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect(url)
+            .await?;
         return Ok(Db::Postgres(pool));
     }
     let options = SqliteConnectOptions::from_str(url)?
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true);
-    let pool = SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS).connect_with(options).await?;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .connect_with(options)
+        .await?;
     Ok(Db::Sqlite(pool))
 }
 
@@ -65,7 +81,9 @@ async fn connect(url: &str) -> sqlx::Result<Db> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL is not set")?;
     let db = connect(&url).await?;
-    let router = Router::new().route("/api/v1/items/{id}", get(fetch)).with_state(db);
+    let router = Router::new()
+        .route("/api/v1/items/{id}", get(fetch))
+        .with_state(db);
     let listener = tokio::net::TcpListener::bind(bench_baselines::address()).await?;
     axum::serve(listener, router).await?;
     Ok(())
