@@ -10,30 +10,9 @@
 use std::{net::TcpStream, process::Command, time::Instant};
 
 use crate::helpers::{
-    Failures, Project, Variant, all_projects, generated, tail, variants, work_dir,
+    Failures, Project, Variant, all_projects, cargo_for, generated, in_project, shell_block, tail,
+    variants, work_dir,
 };
-
-/// `program args` in the project's directory, as every command of this tier runs.
-pub(crate) fn in_project(project: &Project, program: &str, args: &[&str]) -> Command {
-    let mut command = Command::new(program);
-    command
-        .args(args)
-        .current_dir(&project.dir)
-        // One target directory for every variant, so what they share compiles once.
-        .env("CARGO_TARGET_DIR", work_dir().join("target"))
-        // Many projects' test binaries: debug info and incremental state would only cost time.
-        .env("CARGO_INCREMENTAL", "0")
-        .env("CARGO_PROFILE_DEV_DEBUG", "0");
-    // The SQLite variants use their own files, never the Postgres URL the harness has.
-    if !project.variant.is("database", "postgres") {
-        command.env_remove("DATABASE_URL");
-    }
-    command
-}
-
-pub(crate) fn cargo_for(project: &Project, args: &[&str]) -> Command {
-    in_project(project, "cargo", args)
-}
 
 #[test]
 fn every_variant_is_formatted_and_clippy_clean_standalone() {
@@ -185,18 +164,4 @@ fn the_default_variants_readme_quickstart_works_as_written() {
         "the service still listens after `kill %1`:\n{transcript}"
     );
     assert!(project.exists(".env"), "the quickstart did not create .env");
-}
-
-/// The shell lines of a README section's ```sh blocks, in order, as one script.
-pub(crate) fn shell_block(readme: &str, section: &str) -> String {
-    let body = readme
-        .split(&format!("\n## {section}\n"))
-        .nth(1)
-        .and_then(|rest| rest.split("\n## ").next())
-        .unwrap_or_else(|| panic!("no \"{section}\" section"));
-    body.split("```sh\n")
-        .skip(1)
-        .filter_map(|block| block.split("```").next())
-        .collect::<Vec<_>>()
-        .concat()
 }

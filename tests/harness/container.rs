@@ -22,8 +22,8 @@ use std::{
 
 use crate::{
     helpers::{
-        Failures, Project, Variant, clean_env, container_port, generated, http, project_name,
-        repo_root, run, secrets_of, succeeded, tail, variants, work_dir,
+        Failures, Project, Variant, clean_env, container_port, free_port, generated, http,
+        postgres, project_name, repo_root, run, secrets_of, succeeded, tail, variants, work_dir,
     },
     prometheus::Scrape,
 };
@@ -63,14 +63,6 @@ fn host_address() -> Result<String, String> {
         .and_then(|cidr| cidr.split('/').next())
         .map(str::to_owned)
         .ok_or_else(|| format!("no IPv4 address on docker0: {text}"))
-}
-
-/// A port free on loopback now.
-fn free_port() -> Result<u16, String> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .map_err(|e| e.to_string())
 }
 
 /// The `NAME=value` lines of the project's .env.production.example.
@@ -245,36 +237,14 @@ impl Drop for Stack {
             ],
         );
         if let Some(database) = &self.database {
-            run(Command::new("psql").arg(admin_url()).args([
-                "-q",
-                "-c",
-                &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
-            ]));
+            postgres::drop_database(&postgres::admin_url(), database);
         }
     }
 }
 
 /// An empty database `name`, owned by the e2e user, in place of any of that name.
 fn create_database(name: &str) -> Result<(), String> {
-    run(Command::new("psql").arg(admin_url()).args([
-        "-q",
-        "-c",
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    ]));
-    succeeded(
-        &run(Command::new("psql").arg(admin_url()).args([
-            "-q",
-            "-c",
-            &format!("CREATE DATABASE {name} OWNER e2e"),
-        ])),
-        "create the database",
-    )
-    .map(drop)
-}
-
-fn admin_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into())
+    postgres::fresh_database(&postgres::admin_url(), name, Some("e2e")).map(drop)
 }
 
 /// What the tier establishes for each variant, each its own test, in the order it checks them.
@@ -681,7 +651,7 @@ impl Deployment<'_> {
     fn deploy(&mut self) -> Result<(), String> {
         let (dir, v) = (self.dir.clone(), self.variant);
         let host = host_address()?;
-        let app_port = free_port()?;
+        let app_port = free_port();
         let mut settings = example_settings(self.generated);
         let mut set = |name: &str, value: String| set_setting(&mut settings, name, value);
         set("IMAGE", self.image.clone());
@@ -1159,7 +1129,7 @@ impl Deployment<'_> {
             .map(|n| format!("{project}-app-{n}:{app_port}"))
             .collect();
         upstreams.push(format!("{host}:{}", unready.port));
-        let lb = format!("127.0.0.1:{}", free_port()?);
+        let lb = format!("127.0.0.1:{}", free_port());
         let mut set = |name: &str, value: String| set_setting(&mut settings, name, value);
         set("IMAGE", self.image.clone());
         set("IMAGE_TAG", "1".into());

@@ -9,7 +9,11 @@ use std::{
 
 use serde_json::Value;
 
-use crate::helpers::{Failures, Project, all_projects, clean_env, project_name, secrets_of, tail};
+use crate::helpers::{
+    Failures, Project, all_projects, clean_env, postgres, project_name, secrets_of,
+    settings::{names_after, variables_in_env_file, variables_read_by_the_service},
+    tail,
+};
 
 /// `docker compose` with nothing from this process's environment leaking into interpolation.
 fn compose(project: &Project, args: &[&str]) -> Output {
@@ -146,9 +150,10 @@ fn the_production_compose_file_has_every_production_property() {
             "METRICS_PORT set and exposed to the compose network",
         );
         expect(
-            ports
-                .iter()
-                .all(|port| port["target"].to_string() != metrics_port),
+            ports.iter().all(|port| {
+                port["target"].as_u64().map(|target| target.to_string())
+                    != Some(metrics_port.clone())
+            }),
             "the metrics port never published",
         );
         let volumes = app["volumes"].as_array().cloned().unwrap_or_default();
@@ -707,34 +712,6 @@ fn the_workflows_pass_zizmor_and_the_github_workflow_schema() {
     failures.assert_none("workflows");
 }
 
-/// Every environment-variable name written right after `marker` in `text`.
-fn names_after(text: &str, marker: &str) -> BTreeSet<String> {
-    text.split(marker)
-        .skip(1)
-        .filter_map(|rest| {
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
-                .collect();
-            (!name.is_empty()).then_some(name)
-        })
-        .collect()
-}
-
-/// Variable names the service reads: its clap `env = "..."` attributes.
-pub(crate) fn variables_read_by_the_service(project: &Project) -> BTreeSet<String> {
-    names_after(&project.read("src/config.rs"), "env = \"")
-}
-
-/// `NAME` of every `NAME=value` line.
-fn variables_in_env_file(text: &str) -> BTreeSet<String> {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| line.split_once('=').map(|(name, _)| name.trim().to_owned()))
-        .filter(|name| !name.is_empty())
-        .collect()
-}
-
 #[test]
 fn every_variable_is_read_documented_and_in_the_env_templates() {
     let mut failures = Failures::default();
@@ -834,8 +811,7 @@ fn sql(project: &Project, database: &str, sql: &str) -> Output {
 #[test]
 fn backup_and_restore_bring_the_data_back() {
     let mut failures = Failures::default();
-    let admin = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
+    let admin = postgres::admin_url();
     for project in all_projects() {
         let v = &project.variant;
         let drill = project.path("target/drill");
@@ -843,12 +819,8 @@ fn backup_and_restore_bring_the_data_back() {
         std::fs::create_dir_all(&drill).expect("drill directory");
         let (database, mut backup_args, mut restore_args) = if v.is("database", "postgres") {
             let name = format!("drill_{}", project_name(v).replace('-', "_"));
-            sql(&project, &admin, &format!("DROP DATABASE IF EXISTS {name}"));
-            sql(&project, &admin, &format!("CREATE DATABASE {name}"));
-            let url = admin
-                .rsplit_once('/')
-                .map(|(server, _)| format!("{server}/{name}"))
-                .expect("DATABASE_URL has a database");
+            let url = postgres::fresh_database(&admin, &name, None)
+                .unwrap_or_else(|error| panic!("[{v}] {error}"));
             (url, vec![], vec![])
         } else {
             let file = drill.join("live.db").to_string_lossy().into_owned();

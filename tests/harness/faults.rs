@@ -14,7 +14,6 @@
 
 use std::{
     path::{Path, PathBuf},
-    process::Command,
     sync::{Arc, Mutex},
     thread,
     time::{Duration, Instant},
@@ -22,10 +21,10 @@ use std::{
 
 use crate::{
     helpers::{
-        Failures, Project, Response, Variant, all_projects, exchange, project_name, run, succeeded,
-        work_dir,
+        Failures, Project, Response, Variant, all_projects, exchange, free_port, postgres,
+        project_name, work_dir,
     },
-    services::{Postgres, Redis, Service, binary, free_port},
+    services::{Postgres, Redis, Service, binary},
 };
 
 /// What the API may take to answer while the database is down: the pool's acquire
@@ -207,22 +206,7 @@ fn database_url_for_start(variant: &Variant, dir: &Path) -> Result<String, Strin
     let name = format!("faults_start_{}", project_name(variant).replace('-', "_"));
     let admin = std::env::var("DATABASE_URL")
         .map_err(|_| "DATABASE_URL names no Postgres server".to_owned())?;
-    run(Command::new("psql").arg(&admin).args([
-        "-q",
-        "-c",
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    ]));
-    succeeded(
-        &run(Command::new("psql").arg(&admin).args([
-            "-q",
-            "-c",
-            &format!("CREATE DATABASE {name}"),
-        ])),
-        "CREATE DATABASE",
-    )?;
-    let base = admin.split('?').next().unwrap_or(&admin);
-    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
-    Ok(format!("{server}/{name}"))
+    postgres::fresh_database(&admin, &name, None)
 }
 
 #[test]

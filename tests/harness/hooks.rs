@@ -2,7 +2,7 @@
 //! and leaves no half-written project behind.
 
 use crate::helpers::{
-    CARGO_GENERATE, Project, Variant, repo_root, run_cargo_generate, tail, work_dir,
+    CARGO_GENERATE, Project, Variant, files_under, repo_root, run_cargo_generate, tail, work_dir,
 };
 
 /// Runs a generation expected to be refused; returns what it printed.
@@ -20,24 +20,12 @@ fn refused(case: &str, name: &str, extra: &[&str]) -> String {
         !output.status.success(),
         "[{case}] generation was not refused:\n{printed}"
     );
-    let leftovers: Vec<_> = walk_files(&destination);
+    let leftovers: Vec<_> = files_under(&destination, &|_: &std::path::Path| false);
     assert!(
         leftovers.is_empty(),
         "[{case}] a refused generation left files: {leftovers:?}"
     );
     printed
-}
-
-fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        if entry.path().is_dir() {
-            files.extend(walk_files(&entry.path()));
-        } else {
-            files.push(entry.path());
-        }
-    }
-    files
 }
 
 fn assert_says(printed: &str, expected: &str) {

@@ -397,7 +397,7 @@ fn the_probes_and_ports_are_the_services_own() {
         let scrape_port = &rendered.one("Deployment")["spec"]["template"]["metadata"]["annotations"]
             ["prometheus.io/port"];
         failures.check(
-            metrics.is_some_and(|port| *scrape_port == port.to_string()),
+            metrics.is_some_and(|port| scrape_port.as_str() == Some(&port.to_string())),
             v,
             format!("prometheus.io/port: expected METRICS_PORT {metrics:?}, saw {scrape_port}"),
         );
@@ -618,7 +618,7 @@ fn secrets_are_files_from_a_secret_and_never_in_the_config_map() {
         let secrets = secrets_of(v);
         let volume = rendered.secret_volume();
         failures.check(
-            volume.is_some() == !secrets.is_empty(),
+            volume.is_some() != secrets.is_empty(),
             v,
             format!("a Secret volume exactly when there are secrets ({secrets:?}): {volume:?}"),
         );
@@ -733,7 +733,7 @@ fn the_manifests_set_every_setting_as_the_production_env_template_does() {
     for rendered in each_rendered(&mut failures) {
         let v = rendered.variant();
         let project = &rendered.project;
-        let read = crate::deploy::variables_read_by_the_service(project);
+        let read = crate::helpers::settings::variables_read_by_the_service(project);
         let example = env_values(&project.read(".env.production.example"));
         let overridden = env_values(&project.read("deploy/kubernetes/production/config.env"));
         let settings = rendered.settings();

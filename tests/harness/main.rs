@@ -27,4 +27,5 @@ mod prometheus;
 mod render;
 mod repo;
 mod services;
+mod size;
 mod update;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::helpers::{Failures, Project, all_projects, repo_root};
+use crate::helpers::{Failures, Project, all_projects, files_under, repo_root};
 
 /// Files every variant has.
 const ALWAYS: &[&str] = &[
@@ -357,15 +357,8 @@ fn no_liquid_sits_inside_a_function_body() {
 }
 
 fn rust_files(directory: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(directory).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|extension| extension == "rs") {
-            files.push(path);
-        }
-    }
+    let mut files = files_under(directory, &|_: &Path| false);
+    files.retain(|path| path.extension().is_some_and(|extension| extension == "rs"));
     files
 }
 

@@ -2,10 +2,7 @@
 
 use std::{path::Path, process::Command};
 
-use crate::{
-    build::shell_block,
-    helpers::{CARGO_GENERATE, repo_root, tail, work_dir},
-};
+use crate::helpers::{CARGO_GENERATE, repo_root, shell_block, tail, work_dir};
 
 #[test]
 fn the_repository_scripts_are_shellcheck_clean() {

@@ -3,24 +3,16 @@
 
 use std::{
     fs::File,
-    net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Output, Stdio},
     thread,
     time::{Duration, Instant},
 };
 
-use crate::{
-    build::cargo_for,
-    helpers::{Project, Response, exchange, project_name, run, succeeded, work_dir},
+use crate::helpers::{
+    Project, Response, cargo_for, exchange, free_port, postgres, project_name, run, succeeded,
+    work_dir,
 };
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// The variant's service binary, built (or found up to date) with the `build` tier's settings.
 pub fn binary(project: &Project) -> Result<PathBuf, String> {
@@ -116,18 +108,7 @@ impl Postgres {
     /// A new, empty database on this server, and its URL.
     pub fn database(&self, name: &str) -> Result<String, String> {
         let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", self.port);
-        succeeded(
-            &run(Command::new("psql").arg(&admin).args([
-                "-q",
-                "-c",
-                &format!("CREATE DATABASE {name}"),
-            ])),
-            "CREATE DATABASE",
-        )?;
-        Ok(format!(
-            "postgres://postgres@127.0.0.1:{}/{name}",
-            self.port
-        ))
+        postgres::fresh_database(&admin, name, None)
     }
 }
 

@@ -16,12 +16,9 @@ use std::{
     sync::OnceLock,
 };
 
-use crate::{
-    build::cargo_for,
-    helpers::{
-        CARGO_GENERATE, Failures, Project, Variant, project_name, repo_root, run, succeeded, tail,
-        variants, work_dir,
-    },
+use crate::helpers::{
+    CARGO_GENERATE, Failures, Project, Variant, cargo_for, project_name, repo_root, run, succeeded,
+    tail, variants, work_dir,
 };
 
 /// Where the template copy and its two releases live.

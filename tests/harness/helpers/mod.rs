@@ -3,13 +3,17 @@
 use std::{
     collections::BTreeMap,
     fmt,
-    io::{Read, Write},
-    net::TcpStream,
+    net::TcpListener,
     path::{Path, PathBuf},
     process::{Command, Output},
     sync::{Mutex, OnceLock},
-    time::Duration,
 };
+
+mod http;
+pub mod postgres;
+pub mod settings;
+
+pub use http::{Response, exchange, http};
 
 pub const CARGO_GENERATE: &str = env!("CARGO_BIN_EXE_cargo-generate");
 
@@ -72,25 +76,14 @@ impl Project {
     /// Every file of the project, relative to it, without `.git`, `target` and the
     /// `.hypothesis` cache the `contract` tier's fuzzer leaves (all git-ignored).
     pub fn files(&self) -> Vec<PathBuf> {
-        fn walk(dir: &Path, root: &Path, files: &mut Vec<PathBuf>) {
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                return;
-            };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                let name = entry.file_name();
-                if name == ".git" || name == "target" || name == ".hypothesis" {
-                    continue;
-                }
-                if path.is_dir() {
-                    walk(&path, root, files);
-                } else if let Ok(relative) = path.strip_prefix(root) {
-                    files.push(relative.to_path_buf());
-                }
-            }
-        }
-        let mut files = Vec::new();
-        walk(&self.dir, &self.dir, &mut files);
+        let skipped = |path: &Path| {
+            path.file_name()
+                .is_some_and(|name| name == ".git" || name == "target" || name == ".hypothesis")
+        };
+        let mut files: Vec<PathBuf> = files_under(&self.dir, &skipped)
+            .into_iter()
+            .filter_map(|path| path.strip_prefix(&self.dir).ok().map(Path::to_path_buf))
+            .collect();
         files.sort();
         files
     }
@@ -252,91 +245,62 @@ pub fn last_lines(text: &str, count: usize) -> String {
     all[all.len().saturating_sub(count)..].join("\n")
 }
 
-/// A complete HTTP response: its status, its header lines (lowercased names) and its body.
-pub struct Response {
-    pub status: u16,
-    pub head: String,
-    pub body: String,
-}
-
-impl Response {
-    /// The value of header `name` (lowercase), if present.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
-        })
-    }
-}
-
-/// One plain HTTP/1.1 exchange; the status and body of a complete response.
-pub fn http(
-    address: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Result<(u16, String), String> {
-    exchange(address, method, path, headers, body).map(|response| (response.status, response.body))
-}
-
-/// One plain HTTP/1.1 exchange on a new connection. An error starts with `connect` when
-/// no connection was made, and with `unanswered` when the connection was reset before a
-/// byte of a response came back.
-pub fn exchange(
-    address: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Result<Response, String> {
-    let mut stream = TcpStream::connect(address).map_err(|e| format!("connect: {e}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(15))).ok();
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: harness\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    // A write fails only on a reset: like the read below, a connection never answered.
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| format!("unanswered: write: {e}"))?;
-    let mut bytes = Vec::new();
-    if let Err(error) = stream.read_to_end(&mut bytes) {
-        return Err(if bytes.is_empty() {
-            format!("unanswered: {error}")
+/// Every file under `dir`, at any depth, leaving out the directories `skip` matches.
+pub fn files_under(dir: &Path, skip: &dyn Fn(&Path) -> bool) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if !skip(&path) {
+                files.extend(files_under(&path, skip));
+            }
         } else {
-            format!("read: {error}")
-        });
-    }
-    let response = String::from_utf8_lossy(&bytes).into_owned();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| format!("no status line in {response:?}"))?;
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .ok_or("truncated response")?;
-    let response = Response {
-        status,
-        head: head.to_owned(),
-        body: body.to_owned(),
-    };
-    if let Some(length) = response
-        .header("content-length")
-        .map(|n| n.parse::<usize>().unwrap_or(0))
-    {
-        if response.body.len() < length {
-            return Err(format!(
-                "truncated body: {} of {length} bytes",
-                response.body.len()
-            ));
+            files.push(path);
         }
     }
-    Ok(response)
+    files
+}
+
+/// A port free on loopback now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port on loopback")
+}
+
+/// `program args` in the project's directory, as every command of this tier runs.
+pub fn in_project(project: &Project, program: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .current_dir(&project.dir)
+        // One target directory for every variant, so what they share compiles once.
+        .env("CARGO_TARGET_DIR", work_dir().join("target"))
+        // Many projects' test binaries: debug info and incremental state would only cost time.
+        .env("CARGO_INCREMENTAL", "0")
+        .env("CARGO_PROFILE_DEV_DEBUG", "0");
+    // The SQLite variants use their own files, never the Postgres URL the harness has.
+    if !project.variant.is("database", "postgres") {
+        command.env_remove("DATABASE_URL");
+    }
+    command
+}
+
+pub fn cargo_for(project: &Project, args: &[&str]) -> Command {
+    in_project(project, "cargo", args)
+}
+
+/// The shell lines of a README section's ```sh blocks, in order, as one script.
+pub fn shell_block(readme: &str, section: &str) -> String {
+    let body = readme
+        .split(&format!("\n## {section}\n"))
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .unwrap_or_else(|| panic!("no \"{section}\" section"));
+    body.split("```sh\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .collect::<Vec<_>>()
+        .concat()
 }
