@@ -10,14 +10,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::{config_of, example_with, secrets::secrets_file_present_as_needed};
+use super::{
+    config_of, example_with, secrets::secrets_file_present_as_needed, settings::FIXED_IN_PRODUCTION,
+};
 use crate::helpers::{
     Failures, Project, all_projects, run, secrets_of,
     settings::{variables_in_env_file, variables_read_by_the_service},
     succeeded,
 };
-
-use super::settings::FIXED_IN_PRODUCTION;
 
 /// What a deployment path hands the app's container.
 struct Delivered {
@@ -53,10 +53,12 @@ impl Delivered {
     }
 }
 
-/// One way to deploy: its name, where a missing setting goes, and what it gives the app.
+/// One way to deploy: its name, where a missing setting and a missing secret go, and
+/// what it gives the app.
 struct DeploymentPath {
     name: &'static str,
-    fix: &'static str,
+    setting_goes_in: &'static str,
+    secret_goes_in: &'static str,
     delivered: Result<Delivered, String>,
 }
 
@@ -159,7 +161,8 @@ fn deployment_paths(project: &Project, secrets: &[&str]) -> Vec<DeploymentPath> 
     let example = ".env.production.example";
     let mut paths = vec![DeploymentPath {
         name: "compose (compose.production.yml)",
-        fix: "the app's `environment:` in compose.production.yml",
+        setting_goes_in: "the `environment:` of x-service in compose.production.yml",
+        secret_goes_in: "the `environment:` of x-service in compose.production.yml",
         delivered: compose_app(project, &["compose.production.yml"], example),
     }];
     if !secrets.is_empty() {
@@ -169,14 +172,16 @@ fn deployment_paths(project: &Project, secrets: &[&str]) -> Vec<DeploymentPath> 
         let files = ["compose.production.yml", "compose.secrets.yml"];
         paths.push(DeploymentPath {
             name: "compose with secrets (compose.production.yml + compose.secrets.yml)",
-            fix: "compose.secrets.yml (NAME_FILE and the secret), or compose.production.yml",
+            setting_goes_in: "the `environment:` of x-service in compose.production.yml",
+            secret_goes_in: "compose.secrets.yml: NAME_FILE and the secret, for app and migrate",
             delivered: secrets_file_present_as_needed(project, secrets)
                 .and_then(|()| compose_app(project, &files, &env_file)),
         });
     }
     paths.push(DeploymentPath {
         name: "Kubernetes (deploy/kubernetes/production)",
-        fix: "deploy/kubernetes/base/config.env, or for a secret the Deployment's NAME_FILE",
+        setting_goes_in: "deploy/kubernetes/base/config.env",
+        secret_goes_in: "deploy/kubernetes/base/deployment.yaml: NAME_FILE and the Secret volume",
         delivered: kubernetes_app(project),
     });
     paths
@@ -203,11 +208,59 @@ fn every_documented_setting_reaches_the_app_in_every_deployment_path() {
                 }
             };
             for variable in &settings {
-                if let Some(why) = delivered.lacks(variable, secrets.contains(&variable.as_str())) {
-                    failures.add(v, format!("{}: {variable} is read by the service and documented in .env.production.example, but never reaches the app: {why} (see {})", path.name, path.fix));
-                }
+                let secret = secrets.contains(&variable.as_str());
+                let Some(why) = delivered.lacks(variable, secret) else {
+                    continue;
+                };
+                let goes_in = if secret {
+                    path.secret_goes_in
+                } else {
+                    path.setting_goes_in
+                };
+                failures.add(
+                    v,
+                    format!(
+                        "{}: {variable} is read by the service and documented in \
+                         .env.production.example, but never reaches the app: {why} (it goes in \
+                         {goes_in})",
+                        path.name
+                    ),
+                );
             }
         }
     }
     failures.assert_none("settings in every deployment path");
+}
+
+#[test]
+fn a_setting_is_missing_when_absent_or_a_secret_file_outside_every_secret_mount() {
+    let environment = [
+        ("RUST_LOG", "info"),
+        ("DATABASE_URL_FILE", "/run/secrets/database_url"),
+        ("REDIS_URL_FILE", "/etc/redis_url"),
+    ];
+    let delivered = Delivered {
+        environment: environment
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect(),
+        secret_mounts: vec!["/run/secrets".to_owned()],
+        secrets_as_files: true,
+    };
+
+    let seen = [
+        delivered.lacks("RUST_LOG", false),
+        delivered.lacks("DATABASE_URL", true),
+        delivered.lacks("MAX_CONNECTIONS", false),
+        delivered.lacks("REDIS_URL", true),
+        delivered.lacks("SENTRY_DSN", true),
+    ];
+
+    let missing: Vec<bool> = seen.iter().map(Option::is_some).collect();
+    assert_eq!(
+        missing,
+        [false, false, true, true, true],
+        "expected only MAX_CONNECTIONS, REDIS_URL (outside /run/secrets) and SENTRY_DSN \
+         (no SENTRY_DSN_FILE) missing, saw {seen:?}"
+    );
 }
