@@ -20,7 +20,8 @@
 //! - `settings`: every variable is read, documented and in the env templates;
 //! - `paths`: every setting the service reads and `.env.production.example` documents
 //!   reaches the app in every deployment path (compose, compose with secrets,
-//!   Kubernetes).
+//!   Kubernetes), naming the variant, the path and the variable; and a test of that
+//!   check's rule on a hand-made environment.
 
 use std::process::Output;
 
