@@ -1,7 +1,7 @@
 //! Redis as a cache-aside in front of the database, for any value that serializes.
 //! Redis is an optimisation: when it fails, the cache steps aside at once (reads and
 //! writes go to the database at full speed), says so in one log line, and is tried
-//! again in the background until it answers.
+//! again in the background until it answers. Its settings are [`RedisConfig`].
 
 use std::{
     future::Future,

@@ -1,5 +1,5 @@
-//! OpenTelemetry: a span per request exported over OTLP/HTTP, continuing the
-//! caller's trace from its W3C `traceparent` header.
+//! OpenTelemetry: its settings, and a span per request exported over OTLP/HTTP,
+//! continuing the caller's trace from its W3C `traceparent` header.
 
 use anyhow::Context;
 use axum::http::{HeaderMap, Uri};

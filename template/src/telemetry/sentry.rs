@@ -1,4 +1,5 @@
-//! Sentry: panics and 5xx errors (logged at ERROR) become Sentry events.
+//! Sentry: its settings, and the exporter through which panics and 5xx errors (logged
+//! at ERROR) become Sentry events.
 
 use anyhow::Context;
 use clap::Args;
