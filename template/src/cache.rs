@@ -1,7 +1,7 @@
 //! Redis as a cache-aside in front of the database, for any value that serializes.
 //! Redis is an optimisation: when it fails, the cache steps aside at once (reads and
 //! writes go to the database at full speed), says so in one log line, and is tried
-//! again in the background until it answers.
+//! again in the background until it answers. Its settings are [`RedisConfig`].
 
 use std::{
     future::Future,
@@ -13,12 +13,25 @@ use std::{
 };
 
 use anyhow::Context;
+use clap::Args;
 use metrics::{counter, describe_counter, describe_gauge, gauge};
 use redis::{AsyncCommands, AsyncIter, aio::ConnectionManager, aio::ConnectionManagerConfig};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::config::RedisConfig;
+/// The cache's settings, a section of `config::Config`.
+#[derive(Debug, Clone, Args)]
+pub struct RedisConfig {
+    /// Redis URL (`rediss://` for TLS).
+    #[arg(long, env = "REDIS_URL", value_name = "REDIS_URL", default_value = "redis://127.0.0.1:6379", hide_default_value = true)]
+    pub redis_url: SecretString,
+    /// Seconds a cached item lives in Redis.
+    #[arg(long, env = "CACHE_TTL_SECS", value_name = "CACHE_TTL_SECS", default_value_t = 60)]
+    pub cache_ttl_secs: u64,
+    /// Prefix of every key this service writes, so services can share one Redis.
+    #[arg(long, env = "CACHE_KEY_PREFIX", value_name = "CACHE_KEY_PREFIX", default_value = "{{crate_name}}")]
+    pub cache_key_prefix: String,
+}
 
 /// Bounds every Redis round trip, so an unresponsive Redis costs one request at most this.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(500);

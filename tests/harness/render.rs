@@ -50,8 +50,10 @@ fn optional_files(project: &Project) -> Vec<(&'static str, bool)> {
         ("src/telemetry/otel.rs", v.on("otel")),
         ("tests/otel.rs", v.on("otel")),
         ("tests/support/receiver.rs", v.on("sentry") || v.on("otel")),
+        ("src/db/postgres.rs", v.is("database", "postgres")),
         ("tests/api/postgres.rs", v.is("database", "postgres")),
         ("tests/support/postgres.rs", v.is("database", "postgres")),
+        ("src/db/sqlite.rs", !v.is("database", "postgres")),
         ("tests/api/sqlite.rs", !v.is("database", "postgres")),
         ("tests/support/sqlite.rs", !v.is("database", "postgres")),
         (

@@ -2,10 +2,12 @@
 
 {% if otel -%}
 mod otel;
+pub use otel::OtelConfig;
 {% endif -%}
 {% if sentry -%}
 mod sentry;
-{% endif -%}
+pub use sentry::SentryConfig;
+{% endif %}
 
 use std::{
     borrow::Cow,

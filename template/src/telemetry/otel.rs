@@ -1,8 +1,9 @@
-//! OpenTelemetry: a span per request exported over OTLP/HTTP, continuing the
-//! caller's trace from its W3C `traceparent` header.
+//! OpenTelemetry: its settings, and a span per request exported over OTLP/HTTP,
+//! continuing the caller's trace from its W3C `traceparent` header.
 
 use anyhow::Context;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
+use clap::Args;
 use opentelemetry::{global, trace::TraceContextExt, trace::TracerProvider};
 use opentelemetry_http::HeaderExtractor;
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
@@ -13,6 +14,38 @@ use tracing_subscriber::Layer;
 
 use super::Exporter;
 use crate::config::Config;
+
+/// The standard OpenTelemetry variables this service documents, a section of
+/// `config::Config`; the exporter reads the rest of the `OTEL_*` family (headers,
+/// protocol, sampler) itself.
+#[derive(Debug, Clone, Args)]
+pub struct OtelConfig {
+    /// OTLP/HTTP collector URL (for example `http://collector:4318`); tracing export is off when unset or empty.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "OTEL_EXPORTER_OTLP_ENDPOINT", value_parser = parse_endpoint)]
+    pub otel_exporter_otlp_endpoint: Option<String>,
+    /// Service name attached to every span.
+    #[arg(long, env = "OTEL_SERVICE_NAME", value_name = "OTEL_SERVICE_NAME", default_value = "{{project-name}}")]
+    pub otel_service_name: String,
+}
+
+impl OtelConfig {
+    /// The collector to export to: `None` when unset or empty.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.otel_exporter_otlp_endpoint.as_deref().filter(|endpoint| !endpoint.is_empty())
+    }
+}
+
+/// An http(s) URL with a host; empty for none.
+fn parse_endpoint(endpoint: &str) -> Result<String, String> {
+    let is_url = endpoint.parse::<Uri>().is_ok_and(|uri| {
+        matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some_and(|host| !host.is_empty())
+    });
+    if endpoint.is_empty() || is_url {
+        Ok(endpoint.to_owned())
+    } else {
+        Err(format!("`{endpoint}` is not an http(s) URL, for example http://collector:4318"))
+    }
+}
 
 /// Flushes and stops the exporter when dropped, so the last spans are not lost on shutdown.
 pub struct Guard(SdkTracerProvider);

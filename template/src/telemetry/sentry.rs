@@ -1,7 +1,9 @@
-//! Sentry: panics and 5xx errors (logged at ERROR) become Sentry events.
+//! Sentry: its settings, and the exporter through which panics and 5xx errors (logged
+//! at ERROR) become Sentry events.
 
 use anyhow::Context;
-use secrecy::ExposeSecret;
+use clap::Args;
+use secrecy::{ExposeSecret, SecretString};
 use sentry::{ClientOptions, types::Dsn};
 use sentry::integrations::tracing::{BreadcrumbLayer, ErrorLayer, SpanLayer};
 use tracing::Level;
@@ -9,6 +11,40 @@ use tracing_subscriber::{Layer, filter::LevelFilter, filter::filter_fn, registry
 
 use super::Exporter;
 use crate::config::Config;
+
+/// Sentry's settings, a section of `config::Config`.
+#[derive(Debug, Clone, Args)]
+pub struct SentryConfig {
+    /// Sentry DSN; error reporting is off when unset or empty.
+    #[arg(long, env = "SENTRY_DSN", value_name = "SENTRY_DSN", value_parser = parse_sentry_dsn)]
+    pub sentry_dsn: Option<SecretString>,
+    /// Share of requests traced by Sentry performance monitoring, from 0.0 to 1.0.
+    #[arg(long, env = "SENTRY_TRACES_SAMPLE_RATE", value_name = "SENTRY_TRACES_SAMPLE_RATE", default_value_t = 0.0, value_parser = parse_share)]
+    pub sentry_traces_sample_rate: f32,
+}
+
+impl SentryConfig {
+    /// The DSN to report to: `None` when unset or empty, as `SENTRY_DSN=` in an env file leaves it.
+    pub fn dsn(&self) -> Option<&SecretString> {
+        self.sentry_dsn.as_ref().filter(|dsn| !dsn.expose_secret().is_empty())
+    }
+}
+
+/// A DSN Sentry's client accepts, kept secret; empty for none.
+fn parse_sentry_dsn(dsn: &str) -> Result<SecretString, String> {
+    if !dsn.is_empty() {
+        dsn.parse::<Dsn>().map_err(|error| format!("not a valid Sentry DSN: {error}"))?;
+    }
+    Ok(dsn.into())
+}
+
+/// A share, from 0.0 to 1.0.
+fn parse_share(share: &str) -> Result<f32, String> {
+    match share.parse::<f32>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        _ => Err(format!("`{share}` is not a number from 0.0 to 1.0")),
+    }
+}
 
 /// Starts the client when `SENTRY_DSN` is set; `None` keeps Sentry off.
 pub fn exporter(config: &Config) -> anyhow::Result<Option<Exporter>> {
