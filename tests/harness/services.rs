@@ -3,9 +3,11 @@
 //! scratch directory and a database of its own; how a variant is built and linted.
 
 use std::{
+    collections::BTreeMap,
     fs::File,
     path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Output, Stdio},
+    sync::{Mutex, OnceLock},
     thread,
     time::{Duration, Instant},
 };
@@ -25,15 +27,27 @@ pub const CLIPPY: &[&str] = &[
     "warnings",
 ];
 
-/// The variant's service binary, built (or found up to date) with the `build` tier's settings.
+/// The variant's service binary, built (or found up to date) with the `build` tier's
+/// settings once per test process: every test of `faults` and `contract` runs it, and
+/// asking cargo again each time would only wait on it.
 pub fn binary(project: &Project) -> Result<PathBuf, String> {
-    succeeded(
-        &run(&mut cargo_for(project, &["build", "--locked"])),
-        "cargo build",
-    )?;
-    Ok(work_dir()
-        .join("target/debug")
-        .join(project_name(&project.variant)))
+    static BUILT: OnceLock<Mutex<BTreeMap<Variant, Result<PathBuf, String>>>> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    let mut built = built
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    built
+        .entry(project.variant)
+        .or_insert_with(|| {
+            succeeded(
+                &run(&mut cargo_for(project, &["build", "--locked"])),
+                "cargo build",
+            )?;
+            Ok(work_dir()
+                .join("target/debug")
+                .join(project_name(&project.variant)))
+        })
+        .clone()
 }
 
 /// An empty directory for one variant's run of `what` (`faults/sigterm`, `contract`):

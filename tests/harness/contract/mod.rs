@@ -5,8 +5,9 @@
 //!   (openapi-spec-validator); Schemathesis, run as the project's README documents it
 //!   (`st run <url>/api/openapi.json` in the project, which reads its
 //!   `schemathesis.toml`), finds nothing; the service logs no error meanwhile.
-//! - `docs_page`: then headless Chromium opens `/api/docs/`, which must show every
-//!   operation of the document, with no Content-Security-Policy violation.
+//! - `docs_page`: while Schemathesis runs, headless Chromium opens `/api/docs/`, which
+//!   must show every operation of the document, with no Content-Security-Policy
+//!   violation.
 //! - `metrics`: known traffic, then the metrics port read by Prometheus's Python client:
 //!   exact counts per method, route and status, the latency histogram counting each
 //!   request once, cache hits and misses (Redis variants), no label value made from a

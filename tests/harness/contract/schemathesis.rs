@@ -1,7 +1,7 @@
 //! Schemathesis against each variant's service, every check, as the generated README
-//! documents the run; then the docs page of the same service.
+//! documents the run; and the docs page of the same service, opened meanwhile.
 
-use std::{process::Command, time::Instant};
+use std::{process::Command, thread, time::Instant};
 
 use super::{docs_page::docs_page_renders, start};
 use crate::{
@@ -31,15 +31,24 @@ fn fuzz(project: &Project, postgres: &Postgres, redis: &Redis) -> Result<String,
         .arg(project.path("openapi.json")));
     succeeded(&validated, "openapi-spec-validator openapi.json")?;
     let service = start(project, postgres, redis, "contract")?;
-    let started = Instant::now();
-    let output = run(Command::new("st")
-        .current_dir(&project.dir)
-        .args([
-            "run",
-            &format!("http://{}/api/openapi.json", service.address),
-        ])
-        .env("NO_COLOR", "1"));
-    let seconds = started.elapsed().as_secs();
+    // Chromium opens the docs page while Schemathesis runs: the page only reads, and its
+    // few seconds (most of them Chromium starting) overlap the fuzzer's minutes.
+    let (output, seconds, rendered) = thread::scope(|scope| {
+        let docs = scope.spawn(|| docs_page_renders(project, &service.address));
+        let started = Instant::now();
+        let output = run(Command::new("st")
+            .current_dir(&project.dir)
+            .args([
+                "run",
+                &format!("http://{}/api/openapi.json", service.address),
+            ])
+            .env("NO_COLOR", "1"));
+        let seconds = started.elapsed().as_secs();
+        let rendered = docs
+            .join()
+            .unwrap_or_else(|_| Err("the docs page check panicked".into()));
+        (output, seconds, rendered)
+    });
     let report = String::from_utf8_lossy(&output.stdout).into_owned();
     if !output.status.success() {
         return Err(format!(
@@ -59,7 +68,7 @@ fn fuzz(project: &Project, postgres: &Postgres, redis: &Redis) -> Result<String,
             last_lines(&service.log(), 20)
         ));
     }
-    let rendered = docs_page_renders(project, &service.address)?;
+    let rendered = rendered?;
     Ok(format!(
         "{} | {} | {seconds} | {rendered} operations shown",
         summary(&report, "Tested:"),
