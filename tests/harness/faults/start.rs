@@ -137,7 +137,5 @@ fn database_url_for_start(variant: &Variant, dir: &Path) -> Result<String, Strin
         return Ok(format!("sqlite:{}/app.db", dir.display()));
     }
     let name = format!("faults_start_{}", project_name(variant).replace('-', "_"));
-    let admin = std::env::var("DATABASE_URL")
-        .map_err(|_| "DATABASE_URL names no Postgres server".to_owned())?;
-    postgres::fresh_database(&admin, &name, None)
+    postgres::fresh_database(&postgres::admin_url(), &name, None)
 }
