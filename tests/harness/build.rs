@@ -1,92 +1,65 @@
-//! Each variant as a standalone project with exactly its own features:
-//! formatted, clippy-clean, its own tests passing against real Postgres and
-//! Redis (`DATABASE_URL`, `REDIS_URL`); and the default variant's README
-//! quickstart run as written.
+//! Each variant as a standalone project with exactly its own features. The checks:
+//! - `cargo fmt --check` and `cargo clippy --all-targets -- -D warnings` pass;
+//! - `cargo test --locked` passes against real Postgres and Redis (`DATABASE_URL`,
+//!   `REDIS_URL`);
+//! - the default variant's README "Run it locally" block, pasted into one shell as
+//!   written (it starts the service in the background, on port 8080, which must be
+//!   free), succeeds: `/health` answers `ok`, the item it creates is answered and
+//!   listed, nothing listens after its `kill %1`, and it has written `.env`.
 //!
 //! Every variant builds in its own directory with `--locked`, as a user's
 //! checkout would, into one shared target directory: a dependency whose
 //! features two variants share compiles once.
 
-use std::{net::TcpStream, process::Command, time::Instant};
+use std::{net::TcpStream, process::Command};
 
-use crate::helpers::{
-    Failures, Project, Variant, all_projects, cargo_for, generated, in_project, shell_block, tail,
-    variants, work_dir,
+use crate::{
+    helpers::{
+        Project, Variant, all_projects, cargo_for, generated, in_project, shell_block, tail,
+        variants, work_dir,
+    },
+    report::{Table, verdict},
+    services::CLIPPY,
 };
 
 #[test]
 fn every_variant_is_formatted_and_clippy_clean_standalone() {
-    let mut failures = Failures::default();
-    let mut table = vec!["variant | fmt | clippy | seconds".to_owned()];
+    let mut table = Table::new("fmt and clippy", "variant | fmt | clippy | seconds");
     for project in all_projects() {
-        let started = Instant::now();
-        let mut row = vec![project.variant.id()];
-        for (step, args) in [
-            ("fmt", &["fmt", "--check"][..]),
-            (
-                "clippy",
-                &[
-                    "clippy",
-                    "--locked",
-                    "--all-targets",
-                    "--",
-                    "-D",
-                    "warnings",
-                ][..],
-            ),
-        ] {
-            let output = cargo_for(&project, args).output().expect("cargo runs");
-            row.push(
-                if output.status.success() {
-                    "pass"
-                } else {
-                    "FAIL"
-                }
-                .to_owned(),
-            );
-            failures.check(
-                output.status.success(),
-                &project.variant,
-                format!("cargo {step} failed:\n{}", tail(&output, 40)),
-            );
-        }
-        row.push(started.elapsed().as_secs().to_string());
-        println!("{}", row.join(" | "));
-        table.push(row.join(" | "));
+        table.timed(&project.variant, |failures| {
+            let mut cells = Vec::new();
+            for (step, args) in [("fmt", &["fmt", "--check"][..]), ("clippy", CLIPPY)] {
+                let output = cargo_for(&project, args).output().expect("cargo runs");
+                cells.push(verdict(output.status.success()));
+                failures.check(
+                    output.status.success(),
+                    &project.variant,
+                    format!("cargo {step} failed:\n{}", tail(&output, 40)),
+                );
+            }
+            cells.join(" | ")
+        });
     }
-    println!("\n{}", table.join("\n"));
-    failures.assert_none("fmt and clippy");
+    table.finish("fmt and clippy");
 }
 
 #[test]
 fn every_variant_passes_its_own_tests() {
-    let mut failures = Failures::default();
-    let mut table = vec!["variant | tests | seconds".to_owned()];
+    let mut table = Table::new("cargo test", "variant | tests | seconds");
     for project in all_projects() {
-        let started = Instant::now();
-        let output = cargo_for(&project, &["test", "--locked"])
-            .output()
-            .expect("cargo runs");
-        failures.check(
-            output.status.success(),
-            &project.variant,
-            format!("cargo test failed:\n{}", tail(&output, 60)),
-        );
-        let row = format!(
-            "{} | {} | {}",
-            project.variant,
-            if output.status.success() {
-                "pass"
-            } else {
-                "FAIL"
-            },
-            started.elapsed().as_secs()
-        );
-        println!("{row}");
-        table.push(row);
+        table.timed(&project.variant, |failures| {
+            let output = cargo_for(&project, &["test", "--locked"])
+                .output()
+                .expect("cargo runs");
+            failures.check(
+                output.status.success(),
+                &project.variant,
+                format!("cargo test failed:\n{}", tail(&output, 60)),
+            );
+            verdict(output.status.success()).to_owned()
+        });
     }
-    println!("\n{}", table.join("\n"));
-    failures.assert_none("tests");
+    table.finish("tests");
 }
 
 /// The port the default variant's README sends its `curl` commands to.
@@ -110,20 +83,7 @@ fn the_default_variants_readme_quickstart_works_as_written() {
         TcpStream::connect(("127.0.0.1", DEFAULT_PORT)).is_err(),
         "port {DEFAULT_PORT} is already taken; the quickstart needs it"
     );
-    let copy = work_dir().join("quickstart");
-    std::fs::remove_dir_all(&copy).ok();
-    std::fs::create_dir_all(&copy).expect("quickstart directory");
-    let copied = Command::new("cp")
-        .arg("-a")
-        .arg(format!("{}/.", generated.dir.display()))
-        .arg(&copy)
-        .status()
-        .expect("cp runs");
-    assert!(copied.success(), "could not copy the project");
-    let project = Project {
-        variant: default,
-        dir: copy,
-    };
+    let project = copy_of(&generated);
 
     // A cold debug build of the service comes first.
     let output = in_project(&project, "timeout", &["1200", "bash", "-e", "-c", &block])
@@ -137,17 +97,7 @@ fn the_default_variants_readme_quickstart_works_as_written() {
         "the quickstart failed ({}):\n{transcript}",
         output.status
     );
-    // The service logs to the same terminal from its own thread, so a log line may land
-    // between curl's body and the newline `-w '\n'` adds: read the value a line starts with.
-    let answers: Vec<serde_json::Value> = printed
-        .lines()
-        .filter_map(|line| {
-            serde_json::Deserializer::from_str(line)
-                .into_iter()
-                .next()?
-                .ok()
-        })
-        .collect();
+    let answers = json_answers(&printed);
     let answered = |what: &str, holds: &dyn Fn(&serde_json::Value) -> bool| {
         assert!(
             answers.iter().any(holds),
@@ -164,4 +114,37 @@ fn the_default_variants_readme_quickstart_works_as_written() {
         "the service still listens after `kill %1`:\n{transcript}"
     );
     assert!(project.exists(".env"), "the quickstart did not create .env");
+}
+
+/// A copy of `generated` to run the quickstart in, since it writes `.env` there.
+fn copy_of(generated: &Project) -> Project {
+    let copy = work_dir().join("quickstart");
+    std::fs::remove_dir_all(&copy).ok();
+    std::fs::create_dir_all(&copy).expect("quickstart directory");
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", generated.dir.display()))
+        .arg(&copy)
+        .status()
+        .expect("cp runs");
+    assert!(copied.success(), "could not copy the project");
+    Project {
+        variant: generated.variant,
+        dir: copy,
+    }
+}
+
+/// The JSON values the lines of `printed` start with: the service logs to the same
+/// terminal from its own thread, so a log line may land between curl's body and the
+/// newline `-w '\n'` adds.
+fn json_answers(printed: &str) -> Vec<serde_json::Value> {
+    printed
+        .lines()
+        .filter_map(|line| {
+            serde_json::Deserializer::from_str(line)
+                .into_iter()
+                .next()?
+                .ok()
+        })
+        .collect()
 }

@@ -1,5 +1,12 @@
 //! Refused input: each rule stops generation with a message saying what to fix,
-//! and leaves no half-written project behind.
+//! and leaves no half-written project behind. The checks:
+//! - refused, each with its sentence: a name starting with a digit, a name reserved in
+//!   Rust or Cargo (`std`, `core`, `alloc`, `test`, `proc-macro`, `self`, `crate`,
+//!   `super`), a name longer than a DNS label (63), uppercase letters or underscores and
+//!   a trailing hyphen kept by `--force`, an unknown database, an `http_port` that is
+//!   not a number or out of range, an `image_registry` ending in a slash;
+//! - accepted: no options at all give the default variant (SQLite), and the template
+//!   generates from a `git` URL.
 
 use crate::helpers::{
     CARGO_GENERATE, Project, Variant, files_under, repo_root, run_cargo_generate, tail, work_dir,

@@ -26,6 +26,7 @@ mod kubernetes;
 mod prometheus;
 mod render;
 mod repo;
+mod report;
 mod services;
 mod size;
 mod update;

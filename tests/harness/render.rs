@@ -1,4 +1,19 @@
-//! Generation and the files of every variant.
+//! Generation and the files of every variant. The checks:
+//! - every variant has the files all variants have, none of the template repository's
+//!   own (`cargo-generate.toml`, `lockfiles`, `hooks`, `Cargo.toml.liquid`), and each
+//!   optional file exactly when its options choose it;
+//! - its `Cargo.toml` depends on `redis`, `sentry` and the OpenTelemetry crates exactly
+//!   when chosen, and enables sqlx's `postgres` or `sqlite` feature, not both;
+//! - no text file keeps template syntax (`{{`, `{%`, `%}`), but for the GitHub Actions
+//!   and docker/metadata-action expressions written on purpose;
+//! - no file has two blank lines in a row, starts with a blank line, or ends other than
+//!   with exactly one newline;
+//! - every TOML, YAML and JSON file parses;
+//! - every `Cargo.lock` matches its manifest (`cargo metadata --locked`);
+//! - no Liquid sits inside a function body of `template/src` outside the router's
+//!   middleware stack, and the counter that finds it is tested itself;
+//! - `.template/answers.toml` records every placeholder with the value the variant was
+//!   generated with, and the project's name.
 
 use std::path::Path;
 

@@ -1,8 +1,39 @@
-//! This repository's own scripts and workflow.
+//! This repository's own scripts, workflow, README and versions. The checks:
+//! - its shell scripts (`.ci/run`, `.ci/services.sh`, `scripts/update-lockfiles.sh`,
+//!   `tests/container/stand-in-images.sh`) are shellcheck-clean;
+//! - `.github/workflows/template.yml` passes the GitHub workflow schema
+//!   (check-jsonschema) and zizmor;
+//! - the README's Quick start, run as written in a fresh repository made from this
+//!   checkout, installs `cargo generate` and generates `../my-service` as a git
+//!   repository of its own, leaving the checkout clean;
+//! - the version in `Cargo.toml`, `template/.template/answers.toml` and the newest
+//!   section of `CHANGELOG.md` is the same;
+//! - once a version is tagged as released, `template/` and `hooks/` do not change.
 
-use std::{path::Path, process::Command};
+use std::{
+    path::Path,
+    process::{Command, Output},
+};
 
 use crate::helpers::{CARGO_GENERATE, repo_root, shell_block, tail, work_dir};
+
+/// `program args` in this repository, run to completion.
+fn in_repo(program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .current_dir(repo_root())
+        .args(args)
+        .output()
+        .unwrap_or_else(|error| panic!("{program} runs (see .ci/run): {error}"))
+}
+
+/// `git args` in `dir`.
+fn git_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs")
+}
 
 #[test]
 fn the_repository_scripts_are_shellcheck_clean() {
@@ -13,11 +44,7 @@ fn the_repository_scripts_are_shellcheck_clean() {
         "tests/container/stand-in-images.sh",
     ];
 
-    let output = Command::new("shellcheck")
-        .current_dir(repo_root())
-        .args(scripts)
-        .output()
-        .expect("shellcheck runs (see .ci/run)");
+    let output = in_repo("shellcheck", &scripts);
 
     assert!(
         output.status.success(),
@@ -30,16 +57,11 @@ fn the_repository_scripts_are_shellcheck_clean() {
 fn the_template_workflow_passes_zizmor_and_the_github_workflow_schema() {
     let workflow = ".github/workflows/template.yml";
 
-    let schema = Command::new("check-jsonschema")
-        .current_dir(repo_root())
-        .args(["--builtin-schema", "vendor.github-workflows", workflow])
-        .output()
-        .expect("check-jsonschema runs (see .ci/run)");
-    let audit = Command::new("zizmor")
-        .current_dir(repo_root())
-        .args(["--offline", "--no-progress", workflow])
-        .output()
-        .expect("zizmor runs (see .ci/run)");
+    let schema = in_repo(
+        "check-jsonschema",
+        &["--builtin-schema", "vendor.github-workflows", workflow],
+    );
+    let audit = in_repo("zizmor", &["--offline", "--no-progress", workflow]);
 
     assert!(
         schema.status.success(),
@@ -67,11 +89,45 @@ fn the_readme_quick_start_works_on_a_fresh_clone() {
         block.contains("cargo install") && block.contains("cargo generate"),
         "the Quick start lacks its two commands:\n{block}"
     );
-    let install_root = work_dir().join("quick-start-install");
 
-    let output = Command::new("timeout")
-        .args(["1800", "bash", "-e", "-c", &block])
-        .current_dir(&clone)
+    let output = run_as_written(&block, &clone);
+
+    assert!(
+        output.status.success(),
+        "the Quick start failed ({}):\n{}",
+        output.status,
+        tail(&output, 40)
+    );
+    let service = work.join("my-service");
+    assert!(
+        service.join("Cargo.toml").exists(),
+        "no ../my-service/Cargo.toml:\n{}",
+        tail(&output, 20)
+    );
+    let top = git_in(&service, &["rev-parse", "--show-toplevel"]);
+    assert_eq!(
+        String::from_utf8_lossy(&top.stdout).trim(),
+        service
+            .canonicalize()
+            .expect("the service directory")
+            .to_string_lossy(),
+        "../my-service is not a git repository of its own"
+    );
+    let nested = git_in(&clone, &["status", "--porcelain"]);
+    assert!(
+        nested.stdout.is_empty(),
+        "generation left files in the template's checkout:\n{}",
+        String::from_utf8_lossy(&nested.stdout)
+    );
+}
+
+/// The Quick start `block` run by bash in `clone`, with `cargo install` going into an
+/// install root of the test's own, which is on the PATH.
+fn run_as_written(block: &str, clone: &Path) -> Output {
+    let install_root = work_dir().join("quick-start-install");
+    Command::new("timeout")
+        .args(["1800", "bash", "-e", "-c", block])
+        .current_dir(clone)
         .env("CARGO_INSTALL_ROOT", &install_root)
         // The harness's own build directory: its debug build of `cargo generate` is reused.
         .env("CARGO_TARGET_DIR", harness_target_dir())
@@ -88,43 +144,7 @@ fn the_readme_quick_start_works_on_a_fresh_clone() {
             std::env::var("USER").unwrap_or_else(|_| "harness".into()),
         )
         .output()
-        .expect("bash runs");
-
-    assert!(
-        output.status.success(),
-        "the Quick start failed ({}):\n{}",
-        output.status,
-        tail(&output, 40)
-    );
-    let service = work.join("my-service");
-    assert!(
-        service.join("Cargo.toml").exists(),
-        "no ../my-service/Cargo.toml:\n{}",
-        tail(&output, 20)
-    );
-    let top = Command::new("git")
-        .args(["rev-parse", "--show-toplevel"])
-        .current_dir(&service)
-        .output()
-        .expect("git runs");
-    assert_eq!(
-        String::from_utf8_lossy(&top.stdout).trim(),
-        service
-            .canonicalize()
-            .expect("the service directory")
-            .to_string_lossy(),
-        "../my-service is not a git repository of its own"
-    );
-    let nested = Command::new("git")
-        .args(["status", "--porcelain"])
-        .current_dir(&clone)
-        .output()
-        .expect("git runs");
-    assert!(
-        nested.stdout.is_empty(),
-        "generation left files in the template's checkout:\n{}",
-        String::from_utf8_lossy(&nested.stdout)
-    );
+        .expect("bash runs")
 }
 
 /// Where this harness was built, with `cargo generate` in its `debug/`.
@@ -138,17 +158,16 @@ fn harness_target_dir() -> &'static Path {
 /// A git repository at `destination` holding this checkout's files as they are now
 /// (tracked and untracked, not ignored), committed: what a fresh clone would hold.
 fn fresh_repository(destination: &Path) {
-    let listed = Command::new("git")
-        .args([
+    let listed = in_repo(
+        "git",
+        &[
             "ls-files",
             "-z",
             "--cached",
             "--others",
             "--exclude-standard",
-        ])
-        .current_dir(repo_root())
-        .output()
-        .expect("git runs");
+        ],
+    );
     for file in listed
         .stdout
         .split(|byte| *byte == 0)
@@ -232,16 +251,15 @@ fn the_template_version_is_the_same_in_the_manifest_the_answers_file_and_the_cha
 fn the_template_of_a_released_version_never_changes() {
     let version = version_in(&read("Cargo.toml")).expect("a version in Cargo.toml");
     let tag = format!("v{version}");
-    let tagged = Command::new("git")
-        .current_dir(repo_root())
-        .args([
+    let tagged = in_repo(
+        "git",
+        &[
             "rev-parse",
             "--verify",
             "--quiet",
             &format!("refs/tags/{tag}"),
-        ])
-        .output()
-        .expect("git runs");
+        ],
+    );
     if !tagged.status.success() {
         return println!(
             "{version} is not released yet (no tag {tag}): its template may still change"
@@ -249,23 +267,21 @@ fn the_template_of_a_released_version_never_changes() {
     }
 
     // What a render reads: the template and the hooks, committed or not.
-    let diff = Command::new("git")
-        .current_dir(repo_root())
-        .args(["diff", "--name-only", &tag, "--", "template", "hooks"])
-        .output()
-        .expect("git runs");
-    let untracked = Command::new("git")
-        .current_dir(repo_root())
-        .args([
+    let diff = in_repo(
+        "git",
+        &["diff", "--name-only", &tag, "--", "template", "hooks"],
+    );
+    let untracked = in_repo(
+        "git",
+        &[
             "ls-files",
             "--others",
             "--exclude-standard",
             "--",
             "template",
             "hooks",
-        ])
-        .output()
-        .expect("git runs");
+        ],
+    );
 
     assert!(
         diff.status.success() && untracked.status.success(),

@@ -1,28 +1,98 @@
 //! The services the `faults` and `contract` tiers run each variant's binary against:
-//! a Postgres and a Redis of the tier's own, and the variant's service itself.
+//! a Postgres and a Redis of the tier's own, and the variant's service itself, with a
+//! scratch directory and a database of its own; how a variant is built and linted.
 
 use std::{
+    collections::BTreeMap,
     fs::File,
     path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Output, Stdio},
+    sync::{Mutex, OnceLock},
     thread,
     time::{Duration, Instant},
 };
 
 use crate::helpers::{
-    Project, Response, cargo_for, exchange, free_port, postgres, project_name, run, succeeded,
-    work_dir,
+    Project, Response, Variant, cargo_for, exchange, free_port, postgres, project_name, run,
+    succeeded, work_dir,
 };
 
-/// The variant's service binary, built (or found up to date) with the `build` tier's settings.
+/// `cargo clippy` as a variant's CI runs it: every target, every warning an error.
+pub const CLIPPY: &[&str] = &[
+    "clippy",
+    "--locked",
+    "--all-targets",
+    "--",
+    "-D",
+    "warnings",
+];
+
+/// The variant's service binary, built (or found up to date) with the `build` tier's
+/// settings once per test process: every test of `faults` and `contract` runs it, and
+/// asking cargo again each time would only wait on it.
 pub fn binary(project: &Project) -> Result<PathBuf, String> {
-    succeeded(
-        &run(&mut cargo_for(project, &["build", "--locked"])),
-        "cargo build",
-    )?;
-    Ok(work_dir()
-        .join("target/debug")
-        .join(project_name(&project.variant)))
+    static BUILT: OnceLock<Mutex<BTreeMap<Variant, Result<PathBuf, String>>>> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    let mut built = built
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    built
+        .entry(project.variant)
+        .or_insert_with(|| {
+            succeeded(
+                &run(&mut cargo_for(project, &["build", "--locked"])),
+                "cargo build",
+            )?;
+            Ok(work_dir()
+                .join("target/debug")
+                .join(project_name(&project.variant)))
+        })
+        .clone()
+}
+
+/// An empty directory for one variant's run of `what` (`faults/sigterm`, `contract`):
+/// its logs, secrets and SQLite files.
+pub fn scratch(what: &str, variant: &Variant) -> PathBuf {
+    let dir = work_dir().join(what).join(variant.id());
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}
+
+/// A database of the variant's own for `purpose`: a file in `dir` for SQLite, a new
+/// database on `postgres` for Postgres.
+pub fn database_url(
+    variant: &Variant,
+    postgres: Option<&Postgres>,
+    dir: &Path,
+    purpose: &str,
+) -> Result<String, String> {
+    match postgres {
+        Some(postgres) if variant.is("database", "postgres") => postgres.database(&format!(
+            "{purpose}_{}",
+            project_name(variant).replace('-', "_")
+        )),
+        _ => Ok(format!("sqlite:{}/{purpose}.db", dir.display())),
+    }
+}
+
+/// Asks `done` every `every` until it holds (true) or `limit` has passed (false); an
+/// error from `done` ends the wait with that error.
+pub fn poll(
+    limit: Duration,
+    every: Duration,
+    mut done: impl FnMut() -> Result<bool, String>,
+) -> Result<bool, String> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if done()? {
+            return Ok(true);
+        }
+        if Instant::now() > deadline {
+            return Ok(false);
+        }
+        thread::sleep(every);
+    }
 }
 
 /// Runs `program` as the `postgres` user when this process is root (initdb refuses root).
@@ -161,12 +231,9 @@ impl Redis {
             .spawn()
             .map_err(|e| format!("redis-server: {e}"))?;
         self.server = Some(server);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.cli(&["ping"]) != "PONG" {
-            if Instant::now() > deadline {
-                return Err("redis-server did not answer PING within 10 s".into());
-            }
-            thread::sleep(Duration::from_millis(50));
+        let pong = || Ok(self.cli(&["ping"]) == "PONG");
+        if !poll(Duration::from_secs(10), Duration::from_millis(50), pong)? {
+            return Err("redis-server did not answer PING within 10 s".into());
         }
         Ok(())
     }
@@ -226,25 +293,25 @@ impl Service {
     /// Starts `serve` and waits until `/health` answers 200.
     pub fn start(binary: &Path, env: &[(&str, String)], log: &Path) -> Result<Self, String> {
         let mut service = Self::spawn(binary, env, log)?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
+        let answered = poll(Duration::from_secs(30), Duration::from_millis(20), || {
             if matches!(service.get("/health"), Ok(response) if response.status == 200) {
-                return Ok(service);
+                return Ok(true);
             }
-            if let Ok(Some(status)) = service.child.try_wait() {
-                return Err(format!(
+            match service.child.try_wait() {
+                Ok(Some(status)) => Err(format!(
                     "the service exited ({status}) before answering:\n{}",
                     service.log()
-                ));
+                )),
+                _ => Ok(false),
             }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "the service did not answer /health within 30 s:\n{}",
-                    service.log()
-                ));
-            }
-            thread::sleep(Duration::from_millis(50));
+        })?;
+        if !answered {
+            return Err(format!(
+                "the service did not answer /health within 30 s:\n{}",
+                service.log()
+            ));
         }
+        Ok(service)
     }
 
     pub fn log(&self) -> String {

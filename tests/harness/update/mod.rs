@@ -1,0 +1,170 @@
+//! Template updates: a project generated from one release takes the next through its
+//! own `scripts/update-template.sh`, by a three-way merge.
+//!
+//! A copy of this repository gets two releases made by commits (`releases`): the current
+//! tree as the old one, and a new one that changes template files (a line the user also
+//! changes, a line the user does not touch, a file added, a file deleted, a file deleted
+//! that the user edited, the manifest). Each project is generated at the old release,
+//! committed, and changed as a user would (`user`). The checks:
+//! - `merge`, for every variant: the update succeeds; exactly `.env.example` and
+//!   `docs/deployment.md` conflict, are listed by the script, and `.env.example` holds
+//!   git's markers around both `RUST_LOG` lines; the Dockerfile keeps the user's line and
+//!   gains the template's; the added file appears, the deleted one goes, the user's own
+//!   file is untouched; `Cargo.toml` holds both new dependencies, `Cargo.lock` is
+//!   consistent (`cargo metadata --locked`), records both as the project's and keeps
+//!   every other pin; the recorded version moves to the new release; the script prints
+//!   `git reset --hard HEAD`, which restores the tree byte for byte.
+//! - `rebuilt`: the default and maximal variants, their conflicts resolved on the
+//!   template's side, pass `cargo clippy --all-targets -- -D warnings` and `cargo test`.
+//! - `script`: the update refuses a tree with uncommitted changes in one line naming
+//!   them, without touching it; `--check` exits 1 while a newer release exists and 0
+//!   after the update.
+//! - `first_release`: once this repository has a release older than its version, the
+//!   default variant generated at it updates to this tree with no conflict, a consistent
+//!   `Cargo.lock` and the version recorded.
+
+use std::{
+    path::Path,
+    process::{Command, Output},
+};
+
+use crate::helpers::{CARGO_GENERATE, Project, repo_root, run, succeeded};
+
+mod first_release;
+mod merge;
+mod rebuilt;
+mod releases;
+mod script;
+mod user;
+
+fn git(dir: &Path, args: &[&str]) -> Output {
+    run(Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=harness",
+            "-c",
+            "user.email=harness@localhost",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args))
+}
+
+/// `git clone` of `from` (at tag or branch `at`, when given) into `to`, replacing it.
+fn clone(from: &Path, at: Option<&str>, to: &Path) -> Result<(), String> {
+    std::fs::remove_dir_all(to).ok();
+    let mut args = vec!["clone", "--quiet"];
+    if let Some(at) = at {
+        args.extend(["--branch", at]);
+    }
+    let (from, to) = (from.to_string_lossy(), to.to_string_lossy());
+    args.extend([&*from, &*to]);
+    succeeded(&git(repo_root(), &args), "git clone").map(drop)
+}
+
+/// Runs each git command in `dir` in turn; the first that fails is the error.
+fn git_steps(dir: &Path, steps: &[&[&str]]) -> Result<(), String> {
+    for args in steps {
+        succeeded(&git(dir, args), &format!("git {}", args[0]))?;
+    }
+    Ok(())
+}
+
+fn edit(path: &Path, change: impl FnOnce(String) -> String) {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+    std::fs::write(path, change(text))
+        .unwrap_or_else(|error| panic!("cannot write {}: {error}", path.display()));
+}
+
+/// `text` with its `RUST_LOG=` line replaced by `line`.
+fn with_rust_log(text: &str, line: &str) -> String {
+    text.lines()
+        .map(|old| {
+            if old.starts_with("RUST_LOG=") {
+                line
+            } else {
+                old
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// The template's version a project or template records in `.template/answers.toml`.
+fn recorded_version(answers: &str) -> String {
+    answers
+        .lines()
+        .find_map(|line| line.strip_prefix("version = \"")?.strip_suffix('"'))
+        .expect("a version line in .template/answers.toml")
+        .to_owned()
+}
+
+/// `command` with the harness's `cargo generate` on its PATH, as a user has it.
+fn as_user(command: &mut Command) -> &mut Command {
+    let bin = Path::new(CARGO_GENERATE)
+        .parent()
+        .expect("the binary's directory");
+    command
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env(
+            "USER",
+            std::env::var("USER").unwrap_or_else(|_| "harness".into()),
+        )
+}
+
+/// `cargo generate` of the template at `checkout`, silently, without git, as `name`
+/// into `destination` with each of `defines`; the project it made.
+fn generate_at(
+    checkout: &Path,
+    name: &str,
+    destination: &Path,
+    defines: &[String],
+    what: &str,
+) -> Result<std::path::PathBuf, String> {
+    let mut generate = Command::new(CARGO_GENERATE);
+    generate
+        .args([
+            "generate", "--silent", "--vcs", "none", "--name", name, "--path",
+        ])
+        .arg(checkout)
+        .arg("--destination")
+        .arg(destination);
+    for define in defines {
+        generate.args(["-d", define]);
+    }
+    succeeded(&run(as_user(&mut generate)), what)?;
+    Ok(destination.join(name))
+}
+
+/// The project's own `scripts/update-template.sh`, run as its user would, taking the
+/// template from `from`.
+fn update_from(project: &Project, from: &Path, args: &[&str]) -> Output {
+    run(as_user(
+        Command::new(project.path("scripts/update-template.sh"))
+            .current_dir(&project.dir)
+            .args(["--from", &from.to_string_lossy()])
+            .args(args),
+    ))
+}
+
+/// The conflicts of the update resolved as a user taking the template's side would.
+fn take_the_templates_side(project: &Project) -> Result<(), String> {
+    git_steps(
+        &project.dir,
+        &[
+            &["checkout", "--theirs", ".env.example"],
+            &["add", ".env.example"],
+            &["rm", "--quiet", "docs/deployment.md"],
+        ],
+    )
+}
