@@ -269,7 +269,10 @@ pub fn free_port() -> u16 {
         .expect("a free port on loopback")
 }
 
-/// `program args` in the project's directory, as every command of this tier runs.
+/// `-- -D warnings` as cargo-clippy hands its arguments to clippy-driver.
+const CLIPPY_DENY_WARNINGS: &str = "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__";
+
+/// `program args` in the project's directory, with the build settings every tier shares.
 pub fn in_project(project: &Project, program: &str, args: &[&str]) -> Command {
     let mut command = Command::new(program);
     command
@@ -279,7 +282,13 @@ pub fn in_project(project: &Project, program: &str, args: &[&str]) -> Command {
         .env("CARGO_TARGET_DIR", work_dir().join("target"))
         // Many projects' test binaries: debug info and incremental state would only cost time.
         .env("CARGO_INCREMENTAL", "0")
-        .env("CARGO_PROFILE_DEV_DEBUG", "0");
+        .env("CARGO_PROFILE_DEV_DEBUG", "0")
+        // Every build lints the project's own crates as `cargo clippy -- -D warnings` does
+        // (it is `cargo check` with these two variables), so the `build` tier's test build
+        // is its clippy run too, and each dependency compiles once instead of being
+        // checked for clippy and then built for the tests. Dependencies are never wrapped.
+        .env("RUSTC_WORKSPACE_WRAPPER", "clippy-driver")
+        .env("CLIPPY_ARGS", CLIPPY_DENY_WARNINGS);
     // The SQLite variants use their own files, never the Postgres URL the harness has.
     if !project.variant.is("database", "postgres") {
         command.env_remove("DATABASE_URL");
