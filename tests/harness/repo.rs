@@ -4,18 +4,20 @@
 //! - `.github/workflows/template.yml` passes the GitHub workflow schema
 //!   (check-jsonschema) and zizmor;
 //! - the README's Quick start, run as written in a fresh repository made from this
-//!   checkout, installs `cargo generate` and generates `../my-service` as a git
-//!   repository of its own, leaving the checkout clean;
+//!   checkout, on a machine without cargo-generate (it installs one) and on one that
+//!   has one already (it keeps it), generates `../my-service` as a git repository of
+//!   its own, leaving the checkout clean;
+//! - every option of `template/cargo-generate.toml` has a row in the README's options table;
 //! - the version in `Cargo.toml`, `template/.template/answers.toml` and the newest
 //!   section of `CHANGELOG.md` is the same;
 //! - once a version is tagged as released, `template/` and `hooks/` do not change.
 
 use std::{
-    path::Path,
+    path::{Path, PathBuf},
     process::{Command, Output},
 };
 
-use crate::helpers::{CARGO_GENERATE, repo_root, shell_block, tail, work_dir};
+use crate::helpers::{CARGO_GENERATE, repo_root, shell_block, tail};
 
 /// `program args` in this repository, run to completion.
 fn in_repo(program: &str, args: &[&str]) -> Output {
@@ -76,6 +78,23 @@ fn the_template_workflow_passes_zizmor_and_the_github_workflow_schema() {
 /// generation beside it, which must make a git repository of its own.
 #[test]
 fn the_readme_quick_start_works_on_a_fresh_clone() {
+    quick_start_generates_beside_the_clone(Preinstalled::No);
+}
+
+/// Most Rust developers' machines have a cargo-generate already: `cargo install` alone
+/// would stop there, saying the binary exists.
+#[test]
+fn the_readme_quick_start_works_where_cargo_generate_is_already_installed() {
+    quick_start_generates_beside_the_clone(Preinstalled::Yes);
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Preinstalled {
+    No,
+    Yes,
+}
+
+fn quick_start_generates_beside_the_clone(preinstalled: Preinstalled) {
     // Outside this checkout: a directory inside a git repository gets no `git init`.
     let scratch = tempfile::tempdir().expect("a temporary directory");
     let work = scratch.path();
@@ -90,7 +109,7 @@ fn the_readme_quick_start_works_on_a_fresh_clone() {
         "the Quick start lacks its two commands:\n{block}"
     );
 
-    let output = run_as_written(&block, &clone);
+    let output = run_as_written(&block, &clone, &install_root(work, preinstalled));
 
     assert!(
         output.status.success(),
@@ -98,13 +117,28 @@ fn the_readme_quick_start_works_on_a_fresh_clone() {
         output.status,
         tail(&output, 40)
     );
-    let service = work.join("my-service");
+    assert_generated_beside(&work.join("my-service"), &clone, &output);
+}
+
+/// Where the Quick start's `cargo install` goes: empty, or holding a `cargo-generate`
+/// that cargo did not install there (as one from crates.io would be, to this package).
+fn install_root(work: &Path, preinstalled: Preinstalled) -> PathBuf {
+    let root = work.join("cargo-home");
+    if preinstalled == Preinstalled::Yes {
+        std::fs::create_dir_all(root.join("bin")).expect("the install root");
+        std::fs::copy(CARGO_GENERATE, root.join("bin/cargo-generate"))
+            .expect("cargo-generate copied into the install root");
+    }
+    root
+}
+
+fn assert_generated_beside(service: &Path, clone: &Path, output: &Output) {
     assert!(
         service.join("Cargo.toml").exists(),
         "no ../my-service/Cargo.toml:\n{}",
-        tail(&output, 20)
+        tail(output, 20)
     );
-    let top = git_in(&service, &["rev-parse", "--show-toplevel"]);
+    let top = git_in(service, &["rev-parse", "--show-toplevel"]);
     assert_eq!(
         String::from_utf8_lossy(&top.stdout).trim(),
         service
@@ -113,7 +147,7 @@ fn the_readme_quick_start_works_on_a_fresh_clone() {
             .to_string_lossy(),
         "../my-service is not a git repository of its own"
     );
-    let nested = git_in(&clone, &["status", "--porcelain"]);
+    let nested = git_in(clone, &["status", "--porcelain"]);
     assert!(
         nested.stdout.is_empty(),
         "generation left files in the template's checkout:\n{}",
@@ -121,14 +155,13 @@ fn the_readme_quick_start_works_on_a_fresh_clone() {
     );
 }
 
-/// The Quick start `block` run by bash in `clone`, with `cargo install` going into an
-/// install root of the test's own, which is on the PATH.
-fn run_as_written(block: &str, clone: &Path) -> Output {
-    let install_root = work_dir().join("quick-start-install");
+/// The Quick start `block` run by bash in `clone`, with `cargo install` going into
+/// `install_root`, which is first on the PATH.
+fn run_as_written(block: &str, clone: &Path, install_root: &Path) -> Output {
     Command::new("timeout")
         .args(["1800", "bash", "-e", "-c", block])
         .current_dir(clone)
-        .env("CARGO_INSTALL_ROOT", &install_root)
+        .env("CARGO_INSTALL_ROOT", install_root)
         // The harness's own build directory: its debug build of `cargo generate` is reused.
         .env("CARGO_TARGET_DIR", harness_target_dir())
         .env(
@@ -297,5 +330,27 @@ fn the_template_of_a_released_version_never_changes() {
     assert!(
         changed.trim().is_empty(),
         "template/ or hooks/ changed since {tag} was released: add a CHANGELOG.md section for the next version and set it in Cargo.toml and template/.template/answers.toml. Changed:\n{changed}"
+    );
+}
+
+#[test]
+fn every_option_has_a_row_in_the_readme_options_table() {
+    let readme = read("README.md");
+    let table = readme
+        .split("\n### Options\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n|").nth(1))
+        .and_then(|rest| rest.split("\n\n").next())
+        .expect("README.md has an \"Options\" table");
+
+    let missing: Vec<&str> = template_harness::options()
+        .iter()
+        .map(|option| option.name.as_str())
+        .filter(|name| !table.contains(&format!("| `{name}` |")))
+        .collect();
+
+    assert!(
+        missing.is_empty(),
+        "expected a row in README.md's options table for every option of template/cargo-generate.toml, saw none for: {missing:?}"
     );
 }
