@@ -1,17 +1,24 @@
 //! Generates every variant of the template through the real cargo-generate and
-//! checks it. Tiers, cheapest first, each a module:
+//! checks it. Tiers, cheapest first, each a module whose opening comment names every
+//! check it makes:
+//! - `size`: no harness file or function, nor function of the service, too long to read;
 //! - `render`, `hooks`: generation, the files of each variant, refused input;
-//! - `deploy`: compose files, Dockerfile, scripts, workflows, environment variables;
+//! - `deploy`: compose files, Dockerfile, scripts, workflows, environment variables and
+//!   the path each setting takes to the app;
 //! - `kubernetes`: the manifests rendered, validated against the Kubernetes schemas,
 //!   policy-scanned, and held to the service's routes, ports, drain and settings;
 //! - `build`: each variant as a standalone project: fmt, clippy, its own tests;
 //! - `faults`: each variant's service against a Postgres and a Redis that are stopped
 //!   and started under it, and stopped under load;
 //! - `contract`: each variant's service fuzzed by Schemathesis against its own OpenAPI
-//!   document, on a real database (and Redis where chosen);
+//!   document, on a real database (and Redis where chosen); its docs page and metrics;
 //! - `update`: a project generated from one release takes the next by a three-way merge;
 //! - `container`: production images run end to end on a Docker engine;
-//! - `repo`: this repository's own scripts and workflow.
+//! - `repo`: this repository's Quick start, scripts, workflow and versions.
+//!
+//! `helpers` holds what every tier shares (variants, generation, commands, HTTP, the
+//! shared Postgres, a project's settings); `services` the servers the `faults` and
+//! `contract` tiers start; `report` the per-variant table every tier prints.
 //!
 //! `VARIANTS=sqlite,postgres+redis cargo test` limits the run to some variants.
 
