@@ -336,12 +336,17 @@ fn the_template_of_a_released_version_never_changes() {
 #[test]
 fn every_option_has_a_row_in_the_readme_options_table() {
     let readme = read("README.md");
-    let table = readme
+    let section = readme
         .split("\n### Options\n")
         .nth(1)
-        .and_then(|rest| rest.split("\n\n|").nth(1))
-        .and_then(|rest| rest.split("\n\n").next())
-        .expect("README.md has an \"Options\" table");
+        .expect("README.md has an \"Options\" section");
+    // The section's first table: its lines, up to the first that is not a row.
+    let table: String = section
+        .lines()
+        .skip_while(|line| !line.starts_with('|'))
+        .take_while(|line| line.starts_with('|'))
+        .collect::<Vec<_>>()
+        .join("\n");
 
     let missing: Vec<&str> = template_harness::options()
         .iter()
