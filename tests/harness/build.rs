@@ -15,11 +15,10 @@ use std::{net::TcpStream, process::Command};
 
 use crate::{
     helpers::{
-        Project, Variant, all_projects, cargo_for, generated, in_project, shell_block, tail,
-        variants, work_dir,
+        CLIPPY, Project, Variant, all_projects, cargo_for, generated, in_project, shell_block,
+        tail, variants, work_dir,
     },
     report::{Table, verdict},
-    services::CLIPPY,
 };
 
 #[test]

@@ -17,7 +17,7 @@ use std::{
     process::{Command, Output},
 };
 
-use crate::helpers::{CARGO_GENERATE, repo_root, shell_block, tail};
+use crate::helpers::{CARGO_GENERATE, copy_checkout, repo_root, shell_block, tail};
 
 /// `program args` in this repository, run to completion.
 fn in_repo(program: &str, args: &[&str]) -> Output {
@@ -191,30 +191,7 @@ fn harness_target_dir() -> &'static Path {
 /// A git repository at `destination` holding this checkout's files as they are now
 /// (tracked and untracked, not ignored), committed: what a fresh clone would hold.
 fn fresh_repository(destination: &Path) {
-    let listed = in_repo(
-        "git",
-        &[
-            "ls-files",
-            "-z",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-        ],
-    );
-    for file in listed
-        .stdout
-        .split(|byte| *byte == 0)
-        .filter(|name| !name.is_empty())
-    {
-        let relative = Path::new(std::str::from_utf8(file).expect("a UTF-8 path"));
-        let source = repo_root().join(relative);
-        if !source.is_file() {
-            continue;
-        }
-        let target = destination.join(relative);
-        std::fs::create_dir_all(target.parent().expect("a parent")).expect("directory");
-        std::fs::copy(&source, &target).expect("file copied");
-    }
+    copy_checkout(destination);
     for args in [
         &["init", "--quiet", "--initial-branch", "main"][..],
         &["add", "--all"],

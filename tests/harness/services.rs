@@ -17,12 +17,6 @@ use crate::helpers::{
     succeeded, work_dir,
 };
 
-/// `cargo clippy --all-targets -- -D warnings`, as a variant's CI runs it, done by
-/// building every target: every harness build runs clippy-driver with `-D warnings` on
-/// the project's own crates (`helpers::in_project`), so this build is the clippy run,
-/// and the tests that follow run what it built.
-pub const CLIPPY: &[&str] = &["test", "--locked", "--no-run", "--all-targets"];
-
 /// The variant's service binary, built (or found up to date) with the `build` tier's
 /// settings once per test process: every test of `faults` and `contract` runs it, and
 /// asking cargo again each time would only wait on it.

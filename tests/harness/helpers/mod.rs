@@ -272,6 +272,12 @@ pub fn free_port() -> u16 {
 /// `-- -D warnings` as cargo-clippy hands its arguments to clippy-driver.
 const CLIPPY_DENY_WARNINGS: &str = "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__";
 
+/// `cargo clippy --all-targets -- -D warnings`, as a variant's CI runs it, done by
+/// building every target: every harness build runs clippy-driver with `-D warnings` on
+/// the project's own crates (`in_project`), so this build is the clippy run,
+/// and the tests that follow run what it built.
+pub const CLIPPY: &[&str] = &["test", "--locked", "--no-run", "--all-targets"];
+
 /// `program args` in the project's directory, with the build settings every tier shares.
 pub fn in_project(project: &Project, program: &str, args: &[&str]) -> Command {
     let mut command = Command::new(program);
@@ -312,4 +318,27 @@ pub fn shell_block(readme: &str, section: &str) -> String {
         .filter_map(|block| block.split("```").next())
         .collect::<Vec<_>>()
         .concat()
+}
+
+/// The files of this checkout as they are, committed or not (tracked, and untracked but
+/// not ignored), copied into `to`: what a fresh clone of the work in progress holds.
+pub fn copy_checkout(to: &Path) {
+    let listed = run(Command::new("git").current_dir(repo_root()).args([
+        "ls-files",
+        "-z",
+        "--cached",
+        "--others",
+        "--exclude-standard",
+    ]));
+    for file in String::from_utf8_lossy(&listed.stdout)
+        .split('\0')
+        .filter(|file| !file.is_empty())
+    {
+        let (source, copy) = (repo_root().join(file), to.join(file));
+        if source.is_file() {
+            std::fs::create_dir_all(copy.parent().expect("a parent")).expect("directories");
+            std::fs::copy(&source, &copy)
+                .unwrap_or_else(|error| panic!("cannot copy {file}: {error}"));
+        }
+    }
 }

@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use super::{
-    clone, generate_at, git, git_steps, recorded_version, releases::copy_checkout, update_from,
+use super::{clone, generate_at, git, git_steps, recorded_version, update_from};
+use crate::helpers::{
+    Project, Variant, cargo_for, copy_checkout, repo_root, run, succeeded, tail, work_dir,
 };
-use crate::helpers::{Project, Variant, cargo_for, repo_root, run, succeeded, tail, work_dir};
 
 /// The first release of this repository (its oldest `vVERSION` tag), if there is one.
 fn first_release() -> Option<String> {

@@ -5,10 +5,7 @@ use super::{
     take_the_templates_side,
     user::{update, user_project},
 };
-use crate::{
-    helpers::{Failures, Variant, cargo_for, run, succeeded, variants},
-    services::CLIPPY,
-};
+use crate::helpers::{CLIPPY, Failures, Variant, cargo_for, run, succeeded, variants};
 
 #[test]
 fn the_extreme_variants_build_lint_and_pass_their_tests_after_an_update() {

@@ -3,12 +3,11 @@
 
 use std::{
     path::{Path, PathBuf},
-    process::Command,
     sync::OnceLock,
 };
 
 use super::{clone, edit, git_steps, recorded_version, with_rust_log};
-use crate::helpers::{repo_root, run, work_dir};
+use crate::helpers::{copy_checkout, work_dir};
 
 /// The line the new release gives the `RUST_LOG` of `.env.example`; the user changes it too.
 pub(super) const TEMPLATE_RUST_LOG: &str = "RUST_LOG=info,tower_http=debug";
@@ -30,28 +29,6 @@ fn next_version(version: &str) -> String {
         .map(|part| part.parse::<u64>().unwrap_or(0));
     let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     format!("{major}.{}.0", minor + 1)
-}
-
-/// The files of this checkout as they are, committed or not, copied into `to`.
-pub(super) fn copy_checkout(to: &Path) {
-    let listed = run(Command::new("git").current_dir(repo_root()).args([
-        "ls-files",
-        "-z",
-        "--cached",
-        "--others",
-        "--exclude-standard",
-    ]));
-    for file in String::from_utf8_lossy(&listed.stdout)
-        .split('\0')
-        .filter(|file| !file.is_empty())
-    {
-        let (source, copy) = (repo_root().join(file), to.join(file));
-        if source.is_file() {
-            std::fs::create_dir_all(copy.parent().expect("a parent")).expect("directories");
-            std::fs::copy(&source, &copy)
-                .unwrap_or_else(|error| panic!("cannot copy {file}: {error}"));
-        }
-    }
 }
 
 /// The copy of this repository with its two releases, made once per test process.
