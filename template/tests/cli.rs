@@ -85,6 +85,21 @@ fn help_documents_the_environment() {
     }
 }
 
+/// clap shows `[env: NAME=value]` for a variable that is set: a secret's value must not be.
+#[test]
+fn help_shows_no_secret_set_in_the_environment() {
+    let secret = "s3cret-in-the-environment";
+    let url = |scheme: &str| format!("{scheme}://app:{secret}@db.internal:1/app");
+    let (database_url, redis_url, sentry_dsn) = (url("postgres"), url("redis"), url("https"));
+    let environment = [("DATABASE_URL", database_url.as_str()), ("REDIS_URL", redis_url.as_str()), ("SENTRY_DSN", sentry_dsn.as_str())];
+
+    let output = run(&["--help"], &environment);
+
+    let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "--help failed: {printed}");
+    assert!(!printed.contains(secret), "--help printed a secret from the environment:\n{printed}");
+}
+
 #[test]
 fn healthcheck_fails_when_nothing_listens() {
     let port = free_port().to_string();

@@ -42,3 +42,15 @@ async fn an_empty_sentry_dsn_starts_the_service_with_reporting_off() {
 fn an_invalid_sentry_dsn_is_refused_naming_its_variable() {
     support::assert_refused_naming("SENTRY_DSN", "not a dsn");
 }
+
+/// A malformed DSN still holds its secret key: the refusal names the variable, not the value.
+#[test]
+fn an_invalid_sentry_dsn_is_refused_without_printing_it() {
+    // `openapi` exits once its settings parse, so a DSN wrongly accepted fails the test, not hangs it.
+    let output = support::run(&["openapi"], &[("SENTRY_DSN", "https://s3cret-key@sentry.example.com")]);
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "an invalid DSN was accepted");
+    assert!(stderr.contains("SENTRY_DSN"), "the error does not name SENTRY_DSN: {stderr}");
+    assert!(!stderr.contains("s3cret-key"), "the error printed the DSN: {stderr}");
+}

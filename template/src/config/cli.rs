@@ -37,9 +37,10 @@ impl Cli {
         Self::try_parse_checked_with_env(args, |name| std::env::var_os(name))
     }
 
-    /// The command line clap derives, with `--help` saying which settings can come from a file.
+    /// The command line clap derives, with `--help` saying which settings can come from a
+    /// file and showing no secret's value.
     pub(super) fn full_command() -> clap::Command {
-        Self::command().mut_args(secrets::mention_secret_file)
+        Self::command().mut_args(secrets::describe_secret)
     }
 
     /// [`Cli::try_parse_checked_from`] with `env` in place of the process environment

@@ -16,13 +16,15 @@ fn is_secret(arg: &clap::Arg) -> bool {
     arg.get_value_parser().type_id() == TypeId::of::<SecretString>()
 }
 
-/// Says in `--help` that a secret can come from a file.
-pub(super) fn mention_secret_file(arg: clap::Arg) -> clap::Arg {
+/// Says in `--help` that a secret can come from a file, and keeps its value out of
+/// `--help`: clap shows `[env: NAME=value]` for a variable that is set, and a help page
+/// ends up in terminals, CI logs and support tickets.
+pub(super) fn describe_secret(arg: clap::Arg) -> clap::Arg {
     match (is_secret(&arg), arg.get_env().and_then(OsStr::to_str)) {
         (true, Some(name)) => {
             let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
             let help = format!("{help} Or set {name}_FILE to a file holding it (Docker and Kubernetes secrets).");
-            arg.help(help)
+            arg.help(help).hide_env_values(true)
         }
         _ => arg,
     }

@@ -1,8 +1,10 @@
 //! Sentry: its settings, and the exporter through which panics and 5xx errors (logged
 //! at ERROR) become Sentry events.
 
+use std::ffi::OsStr;
+
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, builder::TypedValueParser, error::ErrorKind};
 use secrecy::{ExposeSecret, SecretString};
 use sentry::{ClientOptions, types::Dsn};
 use sentry::integrations::tracing::{BreadcrumbLayer, ErrorLayer, SpanLayer};
@@ -16,7 +18,7 @@ use crate::config::Config;
 #[derive(Debug, Clone, Args)]
 pub struct SentryConfig {
     /// Sentry DSN; error reporting is off when unset or empty.
-    #[arg(long, env = "SENTRY_DSN", value_name = "SENTRY_DSN", value_parser = parse_sentry_dsn)]
+    #[arg(long, env = "SENTRY_DSN", value_name = "SENTRY_DSN", value_parser = SentryDsnParser)]
     pub sentry_dsn: Option<SecretString>,
     /// Share of requests traced by Sentry performance monitoring, from 0.0 to 1.0.
     #[arg(long, env = "SENTRY_TRACES_SAMPLE_RATE", value_name = "SENTRY_TRACES_SAMPLE_RATE", default_value_t = 0.0, value_parser = parse_share)]
@@ -30,12 +32,22 @@ impl SentryConfig {
     }
 }
 
-/// A DSN Sentry's client accepts, kept secret; empty for none.
-fn parse_sentry_dsn(dsn: &str) -> Result<SecretString, String> {
-    if !dsn.is_empty() {
-        dsn.parse::<Dsn>().map_err(|error| format!("not a valid Sentry DSN: {error}"))?;
+/// A DSN Sentry's client accepts, kept secret; empty for none. A DSN holds a key, so
+/// the refusal says why without the value, which clap would otherwise print.
+#[derive(Debug, Clone, Copy)]
+struct SentryDsnParser;
+
+impl TypedValueParser for SentryDsnParser {
+    type Value = SecretString;
+
+    fn parse_ref(&self, _: &clap::Command, _: Option<&clap::Arg>, value: &OsStr) -> Result<SecretString, clap::Error> {
+        let invalid = |why: String| clap::Error::raw(ErrorKind::ValueValidation, format!("SENTRY_DSN is not a valid Sentry DSN: {why}\n"));
+        let dsn = value.to_str().ok_or_else(|| invalid("not UTF-8".into()))?;
+        if !dsn.is_empty() {
+            dsn.parse::<Dsn>().map_err(|error| invalid(error.to_string()))?;
+        }
+        Ok(dsn.into())
     }
-    Ok(dsn.into())
 }
 
 /// A share, from 0.0 to 1.0.
