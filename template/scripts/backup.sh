@@ -42,15 +42,17 @@ while [ $# -gt 0 ]; do
 done
 
 cd "$(dirname "$0")/.."
+# A backup holds every row: readable by its owner only, like the database it came from.
+umask 077
 dir=${dir:-$(setting BACKUP_DIR)}
 dir=${dir:-./backups}
 mkdir -p "$dir"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 {%- if database == "postgres" %}
 
-database_url=$(database_url)
+use_database
 file="$dir/{{crate_name}}-$stamp.dump"
-pg_dump --format=custom --no-owner --file "$file" --dbname "$database_url"
+pg_dump --format=custom --no-owner --file "$file" --dbname "$database"
 {%- else %}
 
 db=${db:-$(volume_database)}

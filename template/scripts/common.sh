@@ -36,6 +36,23 @@ database_url() {
     fi
     echo "$url"
 }
+
+# Points libpq's tools at DATABASE_URL: sets `database` to the URL without its password
+# and exports the password as PGPASSWORD, since `ps` shows a command line to every user
+# of the host, and a process's environment only to its owner.
+use_database() {
+    local url password
+    url=$(database_url) || exit 1
+    if [[ $url =~ ^([a-z]+://[^:@/]*):([^@/]*)@(.*)$ ]]; then
+        # The URL percent-encodes the password; PGPASSWORD holds it as it is.
+        password=${BASH_REMATCH[2]//\\/\\\\}
+        PGPASSWORD=$(printf '%b' "${password//%/\\x}")
+        export PGPASSWORD
+        url="${BASH_REMATCH[1]}@${BASH_REMATCH[3]}"
+    fi
+    # shellcheck disable=SC2034 # read by the calling script
+    database=$url
+}
 {%- endif %}
 {%- if database == "sqlite" %}
 

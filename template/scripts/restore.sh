@@ -55,8 +55,8 @@ fi
 cd "$(dirname "$0")/.."
 {%- if database == "postgres" %}
 
-database_url=$(database_url)
-pg_restore --clean --if-exists --no-owner --exit-on-error --dbname "$database_url" "$backup"
+use_database
+pg_restore --clean --if-exists --no-owner --exit-on-error --dbname "$database" "$backup"
 {%- else %}
 
 db=${db:-$(volume_database)}

@@ -67,7 +67,7 @@ is_newer() {
 # The newest release of the template: its highest vMAJOR.MINOR.PATCH tag.
 newest_release() {
     local tags
-    tags=$(git ls-remote --tags --refs "$source" 'v*' 2>&1) ||
+    tags=$(git ls-remote --tags --refs -- "$source" 'v*' 2>&1) ||
         fail "cannot read the template's releases from $source (pass --from, or correct source in $answers): $tags"
     sed -n 's|.*refs/tags/v||p' <<<"$tags" | grep -E '^[0-9]+\.[0-9]+\.[0-9]+$' | sort -V | tail -n 1 || true
 }
@@ -112,7 +112,7 @@ as_template() {
 # out: cargo merges it below.
 render_release() {
     local checkout="$work/template-$1" out="$work/rendered-$1" option
-    git clone --quiet --branch "v$1" -c advice.detachedHead=false "$source" "$checkout" 2>"$work/clone.log" ||
+    git clone --quiet --branch "v$1" -c advice.detachedHead=false -- "$source" "$checkout" 2>"$work/clone.log" ||
         fail "cannot fetch release v$1 of the template from $source (a project generated from an unreleased template cannot be updated): $(cat "$work/clone.log")"
     # An option the recorded answers lack would silently take its default in the base.
     while read -r option; do

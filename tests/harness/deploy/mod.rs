@@ -16,7 +16,8 @@
 //! - `tools`: hadolint on the Dockerfile, promtool on the alert rules, shellcheck and
 //!   `--help` on every script, zizmor and the workflow schema on the workflows, and
 //!   checkov's secret scanner on every generated file;
-//! - `backup`: backup and restore bring the data back;
+//! - `backup`: backup and restore bring the data back; no password reaches a command line
+//!   of the database tools they start; a backup and its directory are its owner's only;
 //! - `settings`: every variable is read, documented and in the env templates;
 //! - `paths`: every setting the service reads and `.env.production.example` documents
 //!   reaches the app in every deployment path (compose, compose with secrets,

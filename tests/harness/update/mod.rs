@@ -18,7 +18,8 @@
 //!   template's side, pass `cargo clippy --all-targets -- -D warnings` and `cargo test`.
 //! - `script`: the update refuses a tree with uncommitted changes in one line naming
 //!   them, without touching it; `--check` exits 1 while a newer release exists and 0
-//!   after the update.
+//!   after the update; a source that looks like a git option (`--upload-pack=...`)
+//!   reaches git as a repository and runs nothing.
 //! - `first_release`: once this repository has a release older than its version, the
 //!   default variant generated at it updates to this tree with no conflict, a consistent
 //!   `Cargo.lock` and the version recorded.

@@ -1,10 +1,13 @@
 //! What `scripts/update-template.sh` says before it changes anything: it refuses a dirty
-//! tree, and `--check` tells whether a newer release exists.
+//! tree, `--check` tells whether a newer release exists, and a source that looks like an
+//! option of git's is taken as a repository all the same.
+
+use std::path::Path;
 
 use super::{
     git,
     releases::releases,
-    take_the_templates_side,
+    take_the_templates_side, update_from,
     user::{update, user_project},
 };
 use crate::helpers::{Variant, succeeded, tail};
@@ -68,5 +71,27 @@ fn check_exits_1_while_a_newer_release_exists_and_0_after_the_update() {
         Some(0),
         "--check at the newest release:\n{}",
         tail(&current, 5)
+    );
+}
+
+/// `git ls-remote --upload-pack=COMMAND` runs COMMAND: a source read from the answers
+/// file or `--from` must reach git after `--`, as a repository.
+#[test]
+fn a_source_that_looks_like_a_git_option_runs_nothing() {
+    let project = user_project(Variant::default_choice(), "dash").expect("a user's project");
+    let marker = project.path("ran");
+    let source = format!("--upload-pack=touch {}", marker.display());
+
+    let output = update_from(&project, Path::new(&source), &["--check"]);
+
+    assert!(
+        !marker.exists(),
+        "the source was taken as an option and ran `touch`:\n{}",
+        tail(&output, 5)
+    );
+    assert!(
+        !output.status.success(),
+        "--check passed with no repository at the source:\n{}",
+        tail(&output, 5)
     );
 }
