@@ -108,7 +108,7 @@ const RETRY_AFTER: &str = "RetryAfter";
 const PROBLEM: &str = "Problem";
 
 /// What the middleware adds to every operation, so no handler has to say it: the
-/// `x-request-id` header both ways, the statuses any request can get (408, 413, 500,
+/// `x-request-id` header both ways, the statuses any request can get (413, 500, 504,
 /// and 429 under the rate limit), the problem+json body of every error status, and
 /// `Retry-After` on 429 and 503; and the fallbacks' 404 and 405, as reusable responses.
 fn add_shared_parts(document: &mut openapi::OpenApi) {
@@ -162,7 +162,7 @@ fn add_shared_parts(document: &mut openapi::OpenApi) {
 
 fn add_shared_statuses(operation: &mut Operation, rate_limited: bool) {
     let mut shared = vec![
-        (StatusCode::REQUEST_TIMEOUT, "The request took longer than `REQUEST_TIMEOUT_SECS`"),
+        (StatusCode::GATEWAY_TIMEOUT, "The request took longer than `REQUEST_TIMEOUT_SECS`; a write may or may not have taken effect"),
         (StatusCode::PAYLOAD_TOO_LARGE, "The body, or its announced `Content-Length`, is over `MAX_BODY_BYTES`"),
         (StatusCode::INTERNAL_SERVER_ERROR, "An internal error; details are in the logs only"),
     ];

@@ -46,7 +46,7 @@ pub struct HttpConfig {
     /// Port of the Prometheus metrics (`GET /metrics`), kept apart from the public one (0 picks a free one).
     #[arg(long, env = "METRICS_PORT", value_name = "METRICS_PORT", default_value_t = 9090)]
     pub metrics_port: u16,
-    /// Seconds a request may take before it is answered 408.
+    /// Seconds a request may take before it is answered 504.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", value_name = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
     /// Largest accepted request body, in bytes.

@@ -35,6 +35,27 @@ async fn an_unknown_field_answers_422(pool: DbPool) {
     assert_problem(response, 422).await;
 }
 
+/// A write held up past the limit: clients resend a 408 on their own, so it is not one.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_request_over_the_time_limit_answers_504_problem_json(pool: DbPool) {
+    let app = spawn_app_with(pool.clone(), &["--request-timeout-secs", "1"]).await;
+    // An uncommitted item of the same name holds the insert up: Postgres waits on the
+    // unique index, SQLite on the write lock.
+    let mut holding = pool.begin().await.expect("a transaction");
+    sqlx::query("INSERT INTO items (name, description, created_at) VALUES ('held', '', '2026-01-01T00:00:00Z')")
+        .execute(&mut *holding)
+        .await
+        .expect("item inserted");
+
+    let started = std::time::Instant::now();
+    let response = app.post_json("/api/v1/items", &json!({ "name": "held" })).await;
+
+    let took = started.elapsed();
+    assert_problem(response, 504).await;
+    assert!(took < Duration::from_secs(3), "answered after {took:?}, with a 1 s limit");
+    holding.rollback().await.expect("rolled back");
+}
+
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn a_body_over_the_size_limit_answers_413(pool: DbPool) {
     let app = spawn_app_with(pool, &["--max-body-bytes", "64"]).await;

@@ -287,3 +287,32 @@ fn images_can_be_pinned_by_digest() {
     }
     failures.assert_none("digest pinning");
 }
+
+/// A service without limits can take the host's every CPU and byte of memory, the
+/// one-shot ones included: every service of every profile has both.
+#[test]
+fn every_production_service_has_a_cpu_and_a_memory_limit() {
+    let mut failures = Failures::default();
+    for project in all_projects() {
+        let v = &project.variant;
+        let env_file = example_with(&project, "limits", &[]);
+        let profiles = ["--profile", "proxy", "--profile", "migrate"];
+        let config = match config_of(&project, &["compose.production.yml"], &env_file, &profiles) {
+            Ok(config) => config,
+            Err(error) => {
+                failures.add(v, format!("config failed:\n{error}"));
+                continue;
+            }
+        };
+        let services = config["services"].as_object().cloned().unwrap_or_default();
+        for (name, service) in services {
+            let limits = &service["deploy"]["resources"]["limits"];
+            failures.check(
+                !limits["cpus"].is_null() && !limits["memory"].is_null(),
+                v,
+                format!("expected {name} to have a CPU and a memory limit, saw limits {limits}"),
+            );
+        }
+    }
+    failures.assert_none("resource limits");
+}
