@@ -58,7 +58,8 @@ pub struct HttpConfig {
     /// Seconds to drain in-flight requests after SIGTERM before giving up on them.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", value_name = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 20)]
     pub shutdown_timeout_secs: u64,
-    /// Seconds a new connection gets to send its first request's headers before it is closed.
+    /// Seconds each request's headers get to arrive, from their first byte (a new
+    /// connection's first request: from the connection opening), before it is closed.
     #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", value_name = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub header_read_timeout_secs: u64,
     /// Seconds a kept-alive connection may wait for its next request's headers before it is closed.

@@ -1,6 +1,8 @@
 //! Serves HTTP/1.1 connections with bounds on what clients can hold (a deadline for
-//! request headers, a connection limit, an open-file limit raised to the hard limit),
-//! and stops without dropping a connection the kernel has already accepted.
+//! every request's headers, a connection limit, an open-file limit raised to the hard
+//! limit), and stops without dropping a connection the kernel has already accepted.
+
+mod header_deadline;
 
 use std::{
     future::Future,
@@ -21,11 +23,12 @@ use hyper_util::{
 };
 use tokio::{
     net::{TcpListener, TcpStream},
-    sync::{Notify, OwnedSemaphorePermit, Semaphore, watch},
-    time::{Instant, sleep, timeout, timeout_at},
+    sync::{OwnedSemaphorePermit, Semaphore, watch},
+    time::{Instant, sleep, timeout_at},
 };
 use tower::ServiceExt;
 
+use self::header_deadline::{HeaderDeadline, Watched};
 use crate::config::HttpConfig;
 
 /// How long connections accepted just before shutdown get to send their first request.
@@ -209,16 +212,25 @@ impl Connections {
         // Responses leave at once instead of waiting on Nagle's algorithm.
         stream.set_nodelay(true).ok();
         let first_request = FirstRequest::new(&self.awaiting_first_request);
+        let headers = HeaderDeadline::new();
         let service = service_fn({
             let router = self.router.clone();
-            let first_request = Arc::clone(&first_request);
+            let headers = Arc::clone(&headers);
             move |mut request: Request<Incoming>| {
                 first_request.arrived();
+                headers.request_arrived();
                 request.extensions_mut().insert(ConnectInfo(peer));
-                router.clone().oneshot(request.map(Body::new))
+                let response = router.clone().oneshot(request.map(Body::new));
+                let headers = Arc::clone(&headers);
+                async move {
+                    let response = response.await;
+                    headers.response_sent();
+                    response
+                }
             }
         });
-        let connection = self.graceful.watch(self.http.serve_connection(TokioIo::new(stream), service));
+        let stream = TokioIo::new(Watched::new(stream, &headers));
+        let connection = self.graceful.watch(self.http.serve_connection(stream, service));
         let header_read_timeout = self.header_read_timeout;
         tokio::spawn(async move {
             let _slot = slot;
@@ -226,8 +238,8 @@ impl Connections {
                 served = connection => if let Err(error) = served {
                     tracing::debug!(%error, "connection ended with an error");
                 },
-                () = first_request.overdue(header_read_timeout) => {
-                    tracing::debug!("closed a connection that sent no request headers in time");
+                () = headers.overdue(header_read_timeout) => {
+                    tracing::debug!("closed a connection whose request headers did not arrive within HEADER_READ_TIMEOUT_SECS");
                 }
             }
         });
@@ -245,11 +257,10 @@ impl Connections {
     }
 }
 
-/// A connection's first request: counted while it is awaited, so that a shutdown can
-/// wait for it, and overdue once the header-read timeout has passed without it.
+/// A connection's first request, counted while it is awaited, so that a shutdown can
+/// wait for it.
 struct FirstRequest {
     awaited: AtomicBool,
-    arrival: Notify,
     awaiting: Arc<watch::Sender<usize>>,
 }
 
@@ -258,7 +269,6 @@ impl FirstRequest {
         awaiting.send_modify(|count| *count += 1);
         Arc::new(Self {
             awaited: AtomicBool::new(true),
-            arrival: Notify::new(),
             awaiting: Arc::clone(awaiting),
         })
     }
@@ -266,14 +276,6 @@ impl FirstRequest {
     fn arrived(&self) {
         if self.awaited.swap(false, Ordering::AcqRel) {
             self.awaiting.send_modify(|count| *count -= 1);
-            self.arrival.notify_one();
-        }
-    }
-
-    /// Completes only if no request arrives within `limit`.
-    async fn overdue(&self, limit: Duration) {
-        if timeout(limit, self.arrival.notified()).await.is_ok() {
-            std::future::pending::<()>().await;
         }
     }
 }

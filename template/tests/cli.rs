@@ -315,6 +315,63 @@ async fn idle_and_half_sent_connections_are_closed_after_the_header_read_timeout
     assert!(closed_after >= Duration::from_millis(900), "connections closed after {closed_after:?}, before the 1 s timeout");
 }
 
+/// After a first request, hyper's own header timer restarts at the keep-alive timeout:
+/// the next request's headers, sent a byte at a time, must still be cut off in time.
+#[tokio::test]
+async fn a_kept_alive_connections_next_headers_are_cut_off_after_the_header_read_timeout() {
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database, &[("HEADER_READ_TIMEOUT_SECS", "1")]);
+    let mut connection = server.connect();
+    connection.write_all(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n").expect("request sent");
+    let answered = read_until(&mut connection, br#""ok"}"#, Instant::now() + Duration::from_secs(2));
+    assert!(answered, "the first request on the connection was not answered");
+
+    let trickle_started = Instant::now();
+    let trickler = trickle(&connection, b"GET /health HTTP/1.1\r\nHost: test\r\nX-Slow: yes\r\n", Duration::from_secs(6));
+    let outcome = read_until_closed(&mut connection, trickle_started + Duration::from_secs(4));
+    let closed_after = trickle_started.elapsed();
+    let still_open = outcome.is_err_and(|error| matches!(error.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut));
+    drop(connection);
+    trickler.join().ok();
+    server.stop();
+
+    assert!(!still_open, "the connection was still open {closed_after:?} into its second request's headers, with HEADER_READ_TIMEOUT_SECS=1");
+    assert!(closed_after >= Duration::from_millis(900), "closed after {closed_after:?}, before the 1 s timeout");
+}
+
+/// Reads until `expected` has arrived, or `deadline`; whether it arrived.
+fn read_until(connection: &mut TcpStream, expected: &[u8], deadline: Instant) -> bool {
+    let mut received = Vec::new();
+    let mut chunk = [0; 1024];
+    while Instant::now() < deadline {
+        let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(10));
+        connection.set_read_timeout(Some(left)).expect("read timeout set");
+        match connection.read(&mut chunk) {
+            Ok(0) | Err(_) => return false,
+            Ok(read) => received.extend_from_slice(&chunk[..read]),
+        }
+        if received.windows(expected.len()).any(|window| window == expected) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Sends `bytes` one every 200 ms, on a thread, until they run out, the connection
+/// closes, or `limit` has passed.
+fn trickle(connection: &TcpStream, bytes: &'static [u8], limit: Duration) -> thread::JoinHandle<()> {
+    let mut writer = connection.try_clone().expect("a second handle on the connection");
+    let started = Instant::now();
+    thread::spawn(move || {
+        for byte in bytes {
+            if started.elapsed() > limit || writer.write_all(std::slice::from_ref(byte)).is_err() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+    })
+}
+
 /// The JSON log lines that answer a request: its access-log line.
 fn access_lines(lines: &[String]) -> Vec<serde_json::Value> {
     lines
