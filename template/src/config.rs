@@ -68,6 +68,11 @@ pub struct HttpConfig {
     /// Most connections served at once; more wait in the kernel's queue until one closes.
     #[arg(long, env = "MAX_CONNECTIONS", value_name = "MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+    /// Largest request line and headers together, in bytes; a larger block is answered 431.
+    /// It also bounds what one connection buffers, so that `MAX_CONNECTIONS` of them fit
+    /// in the container's memory.
+    #[arg(long, env = "MAX_HEADER_BYTES", value_name = "MAX_HEADER_BYTES", default_value_t = 16 * 1024, value_parser = clap::value_parser!(u32).range(8192..))]
+    pub max_header_bytes: u32,
     /// Longest `x-request-id` taken from a client; a longer or non-printable one is replaced.
     #[arg(long, env = "MAX_REQUEST_ID_LENGTH", value_name = "MAX_REQUEST_ID_LENGTH", default_value_t = 128, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_request_id_length: u16,

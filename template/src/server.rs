@@ -52,6 +52,7 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     pub keep_alive_timeout: Duration,
     pub max_connections: usize,
+    pub max_header_bytes: usize,
     pub shutdown_timeout: Duration,
 }
 
@@ -61,6 +62,7 @@ impl From<&HttpConfig> for Limits {
             header_read_timeout: http.header_read_timeout(),
             keep_alive_timeout: http.keep_alive_timeout(),
             max_connections: usize::try_from(http.max_connections).unwrap_or(usize::MAX),
+            max_header_bytes: usize::try_from(http.max_header_bytes).unwrap_or(usize::MAX),
             shutdown_timeout: http.shutdown_timeout(),
         }
     }
@@ -197,6 +199,9 @@ impl Connections {
         // hyper's timer starts when a connection opens and again each time it goes idle:
         // it bounds the wait for a kept-alive connection's next request, headers included.
         http.timer(TokioTimer::new()).header_read_timeout(limits.keep_alive_timeout);
+        // hyper's read buffer: headers that do not fit are answered 431, and no connection
+        // holds more (hyper's default is about 400 KB).
+        http.max_buf_size(limits.max_header_bytes);
         Self {
             router,
             http,

@@ -78,6 +78,7 @@ fn help_documents_the_environment() {
         "HEADER_READ_TIMEOUT_SECS",
         "KEEP_ALIVE_TIMEOUT_SECS",
         "MAX_CONNECTIONS",
+        "MAX_HEADER_BYTES",
         "MAX_REQUEST_ID_LENGTH",
     ];
     for variable in variables {
@@ -370,6 +371,55 @@ fn trickle(connection: &TcpStream, bytes: &'static [u8], limit: Duration) -> thr
             thread::sleep(Duration::from_millis(200));
         }
     })
+}
+
+/// What one connection may hold besides its header buffer: hyper's connection state,
+/// the task and its socket. `.env.production.example` and the harness's check of the
+/// default limits against the container's memory count on it.
+const CONNECTION_OVERHEAD_KIB: u64 = 8;
+
+#[tokio::test]
+async fn a_header_block_over_max_header_bytes_is_answered_431() {
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database, &[("MAX_HEADER_BYTES", "8192")]);
+    let mut connection = server.connect();
+    let filler = "a".repeat(9000);
+    connection.write_all(format!("GET /health HTTP/1.1\r\nHost: test\r\nX-Filler: {filler}\r\n\r\n").as_bytes()).expect("request sent");
+
+    let answer = read_until_closed(&mut connection, Instant::now() + Duration::from_secs(3)).unwrap_or_default();
+    server.stop();
+
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "expected 431, saw: {answer}");
+}
+
+/// Many connections each sending a header block far over the limit, never finished:
+/// each must cost at most the limit, where hyper's own buffer would take 400 KB.
+#[tokio::test]
+async fn a_flood_of_unfinished_header_blocks_costs_each_connection_at_most_max_header_bytes() {
+    const CONNECTIONS: u64 = 200;
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database, &[("MAX_HEADER_BYTES", "16384")]);
+    let before = server.resident_kib();
+    let block = format!("GET /health HTTP/1.1\r\nHost: test\r\nX-Filler: {}", "a".repeat(300 * 1024));
+    let held: Vec<TcpStream> = (0..CONNECTIONS)
+        .map(|_| {
+            let connection = server.connect();
+            connection.set_nonblocking(true).expect("non-blocking");
+            // As much as the kernel takes at once, which is over the limit: the rest does not matter.
+            let sent = (&connection).write(block.as_bytes()).unwrap_or(0);
+            assert!(sent > 16 * 1024, "the kernel took only {sent} bytes of the header block");
+            connection
+        })
+        .collect();
+    thread::sleep(Duration::from_secs(2));
+
+    let per_connection = server.resident_kib().saturating_sub(before) / CONNECTIONS;
+    drop(held);
+    server.stop();
+
+    let bound = 16 + CONNECTION_OVERHEAD_KIB;
+    assert!(per_connection <= bound, "each connection took {per_connection} KiB, over MAX_HEADER_BYTES + {CONNECTION_OVERHEAD_KIB} KiB = {bound} KiB");
 }
 
 /// The JSON log lines that answer a request: its access-log line.

@@ -141,6 +141,16 @@ impl Server {
         TcpStream::connect((self.host.as_str(), self.port)).expect("connects to the server")
     }
 
+    /// The server's resident memory, in KiB, as the kernel counts it (Linux).
+    pub fn resident_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("the server's /proc status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc status")
+    }
+
     /// Every log line so far.
     pub fn lines(&self) -> Vec<String> {
         self.lines.lock().expect("log lines").clone()

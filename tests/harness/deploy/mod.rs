@@ -7,7 +7,9 @@
 //!   a drain shorter than the stop grace period, one loopback port, the metrics port
 //!   exposed and never published, the right volume and replicas, APP_ENV and REDIS_URL);
 //!   a missing required variable stops compose naming it; publishing beyond loopback is
-//!   an explicit setting; images can be pinned by digest;
+//!   an explicit setting; images can be pinned by digest; every service of every profile
+//!   has a CPU and a memory limit; MAX_CONNECTIONS connections, each holding a full
+//!   MAX_HEADER_BYTES buffer, fit in half the app container's memory limit;
 //! - `proxy`: the migrate and proxy profiles are valid; the proxy is hardened, limited
 //!   and health-checked;
 //! - `secrets`: `compose.secrets.yml` exists exactly when there is a secret and gives

@@ -10,6 +10,7 @@ use std::{
 };
 
 mod http;
+pub mod memory;
 pub mod postgres;
 pub mod settings;
 

@@ -15,7 +15,8 @@
 //! - `secrets`: secrets are files from a Secret and never in the ConfigMap; the
 //!   documented secret command creates the Secret the pods mount;
 //! - `settings`: migrations run in an init container of the same image; the manifests
-//!   set every setting as the production env template does;
+//!   set every setting as the production env template does; every connection holding a
+//!   full MAX_HEADER_BYTES buffer fits in half the pod's memory limit;
 //! - `network`: only the ingress controller and the scraper reach the pods, and the
 //!   Ingress serves the Service over TLS.
 

@@ -1,12 +1,15 @@
 //! The service's settings on Kubernetes: the ConfigMap holds every setting the service
 //! reads, as `.env.production.example` (or `production/config.env`) has it, the overlay
-//! runs the image the compose file runs, and migrations run in an init container with
-//! the same image and settings.
+//! runs the image the compose file runs, migrations run in an init container with the
+//! same image and settings, and every connection holding a full header buffer fits in
+//! the pod's memory limit.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Rendered, each_rendered};
-use crate::helpers::{Failures, Variant, secrets_of, settings::variables_read_by_the_service};
+use crate::helpers::{
+    Failures, Variant, memory, secrets_of, settings::variables_read_by_the_service,
+};
 
 #[test]
 fn migrations_run_in_an_init_container_of_the_same_image() {
@@ -142,4 +145,34 @@ fn the_manifests_set_every_setting_as_the_production_env_template_does() {
         }
     }
     failures.assert_none("settings");
+}
+
+#[test]
+fn the_connection_limits_fit_the_pods_memory_limit() {
+    let mut failures = Failures::default();
+    for rendered in each_rendered(&mut failures) {
+        let limit = rendered.app()["resources"]["limits"]["memory"]
+            .as_str()
+            .and_then(memory::bytes);
+        let settings = (
+            rendered.setting("MAX_CONNECTIONS"),
+            rendered.setting("MAX_HEADER_BYTES"),
+            limit,
+        );
+        match settings {
+            (Some(connections), Some(header_bytes), Some(limit)) => {
+                if let Err(account) = memory::connections_fit(connections, header_bytes, limit) {
+                    let v = rendered.variant();
+                    failures.add(v, format!("expected the connections to fit: {account}"));
+                }
+            }
+            found => failures.add(
+                rendered.variant(),
+                format!(
+                    "expected MAX_CONNECTIONS, MAX_HEADER_BYTES and a memory limit, saw {found:?}"
+                ),
+            ),
+        }
+    }
+    failures.assert_none("connection limits against the pod's memory");
 }
