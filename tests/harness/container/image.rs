@@ -6,7 +6,9 @@
 
 use std::{
     io::{BufRead, BufReader},
+    path::Path,
     process::{Command, Stdio},
+    thread::{self, JoinHandle},
     time::{Duration, Instant},
 };
 
@@ -17,6 +19,10 @@ use super::{
     },
 };
 use crate::helpers::{clean_env, free_port, http, run, secrets_of, succeeded, work_dir};
+
+/// CPU shares of a cold build started ahead, against the default 1024 of every other
+/// container: it takes the CPU the previous variant's checks leave idle.
+const AHEAD_CPU_SHARES: &str = "128";
 
 /// What deploy.sh prints before and after its image build.
 const BUILDING: &str = "==> building ";
@@ -91,7 +97,14 @@ impl Deployment<'_> {
     /// Cold, then again by deploy.sh after a one-line change in src/: that build must
     /// reuse the cached dependencies.
     pub(super) fn build(&mut self) -> Result<(), String> {
-        self.cold_build()?;
+        let cold = match self.cold.take() {
+            Some(started) => started
+                .join()
+                .unwrap_or_else(|_| Err("the cold build's thread panicked".into()))?,
+            None => cold_build(&self.generated.dir, &self.dir, &self.image)?,
+        };
+        self.report.cold_build = cold.took;
+        self.report.image_mb = cold.image_mb;
         let lib = self.dir.join("src/lib.rs");
         let mut source = std::fs::read_to_string(&lib).map_err(|e| e.to_string())?;
         source.push_str("// Rebuilt by the container test.\n");
@@ -116,49 +129,6 @@ impl Deployment<'_> {
                 "the rebuild did not take dependencies from the cache:\n{log}"
             ));
         }
-        Ok(())
-    }
-
-    /// The old image, `:1`, built from scratch in a copy of the project of its own.
-    fn cold_build(&mut self) -> Result<(), String> {
-        let dir = &self.dir;
-        std::fs::remove_dir_all(dir).ok();
-        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-        succeeded(
-            &run(Command::new("cp")
-                .arg("-a")
-                .arg(format!("{}/.", self.generated.dir.display()))
-                .arg(dir)),
-            "copy",
-        )?;
-        let started = Instant::now();
-        // `E2E_COLD=0` keeps Docker's layer cache, to iterate on this test quickly.
-        let cold = if std::env::var("E2E_COLD").as_deref() == Ok("0") {
-            "--pull=false"
-        } else {
-            "--no-cache"
-        };
-        let tag = format!("{}:1", self.image);
-        succeeded(
-            &run(docker(1800).current_dir(dir).args([
-                "build",
-                cold,
-                "--network",
-                "host",
-                "-t",
-                &tag,
-                ".",
-            ])),
-            "cold docker build",
-        )?;
-        self.report.cold_build = started.elapsed();
-        let size =
-            run(Command::new("docker").args(["image", "inspect", "--format", "{{.Size}}", &tag]));
-        self.report.image_mb = String::from_utf8_lossy(&size.stdout)
-            .trim()
-            .parse::<f64>()
-            .unwrap_or(0.0)
-            / 1e6;
         Ok(())
     }
 
@@ -318,4 +288,75 @@ impl Deployment<'_> {
         }
         Ok(())
     }
+}
+
+/// A cold build: how long it took and the image's size.
+pub(super) struct ColdBuild {
+    took: Duration,
+    image_mb: f64,
+}
+
+/// [`cold_build`] on a thread of its own, at low CPU priority, for a variant whose turn
+/// comes after the one being checked.
+pub(super) fn cold_build_ahead(
+    generated: &Path,
+    dir: &Path,
+    image: &str,
+) -> JoinHandle<Result<ColdBuild, String>> {
+    let (generated, dir, image) = (generated.to_owned(), dir.to_owned(), image.to_owned());
+    thread::spawn(move || {
+        cold_build_with(
+            &generated,
+            &dir,
+            &image,
+            &["--cpu-shares", AHEAD_CPU_SHARES],
+        )
+    })
+}
+
+/// The old image, `image:1`, built from scratch in `dir`, a copy of the project of its own.
+fn cold_build(generated: &Path, dir: &Path, image: &str) -> Result<ColdBuild, String> {
+    cold_build_with(generated, dir, image, &[])
+}
+
+fn cold_build_with(
+    generated: &Path,
+    dir: &Path,
+    image: &str,
+    options: &[&str],
+) -> Result<ColdBuild, String> {
+    std::fs::remove_dir_all(dir).ok();
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    succeeded(
+        &run(Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", generated.display()))
+            .arg(dir)),
+        "copy",
+    )?;
+    let started = Instant::now();
+    // `E2E_COLD=0` keeps Docker's layer cache, to iterate on this test quickly.
+    let cold = if std::env::var("E2E_COLD").as_deref() == Ok("0") {
+        "--pull=false"
+    } else {
+        "--no-cache"
+    };
+    let tag = format!("{image}:1");
+    succeeded(
+        &run(docker(1800)
+            .current_dir(dir)
+            .args(["build", cold, "--network", "host"])
+            .args(options)
+            .args(["-t", &tag, "."])),
+        "cold docker build",
+    )?;
+    let took = started.elapsed();
+    let size =
+        run(Command::new("docker").args(["image", "inspect", "--format", "{{.Size}}", &tag]));
+    let image_mb = String::from_utf8_lossy(&size.stdout)
+        .trim()
+        .parse::<f64>()
+        .unwrap_or(0.0)
+        / 1e6;
+    Ok(ColdBuild { took, image_mb })
 }

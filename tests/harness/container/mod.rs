@@ -14,7 +14,8 @@
 //!   item survives the container being recreated; every log line is JSON and a request
 //!   id reaches them; the migrate profile runs on its own; the metrics port answers a
 //!   scrape on the compose network only, reporting the commit built;
-//! - proxy/TLS (`proxy.rs`): the proxy profile serves the app over TLS with HSTS;
+//! - proxy/TLS (`proxy.rs`): the proxy profile serves the API over TLS with HSTS, and
+//!   answers 404 for the probes, which are not public;
 //! - drain (`runtime.rs`, load in `load.rs`): stopped under load, no request fails and
 //!   the service exits 0 within the grace period;
 //! - telemetry (`telemetry.rs`, stand-in backends in `upstreams.rs`): a traced request's
@@ -23,13 +24,18 @@
 //!   database, then replaced one by one from `:1` to `:2` behind a Caddy, under load,
 //!   failing nothing and sending nothing to an upstream that is never ready.
 //!
+//! Each variant's cold build starts once the variant before it is built, while that
+//! variant's other facts are checked, at low CPU priority (`docker build --cpu-shares`):
+//! it takes the CPU those checks leave idle, and its time in the report is longer than
+//! a build's on an idle machine.
+//!
 //! `stack.rs` holds the compose stack the checks share. Builds on stand-in base images
 //! (tests/container/stand-in-images.sh, run here; `HARNESS_STAND_INS=0` uses the real
 //! ones where a registry is reachable). `E2E_VARIANTS` picks variants (comma-separated
 //! ids, or `all`); by default the two extremes run. Without a Docker engine it fails
 //! under `CI=true` and is skipped, loudly, elsewhere.
 
-use std::{path::PathBuf, process::Command, sync::OnceLock, time::Duration};
+use std::{path::PathBuf, process::Command, sync::OnceLock, thread::JoinHandle, time::Duration};
 
 use crate::helpers::{
     Failures, Project, Variant, generated, project_name, repo_root, run, tail, variants, work_dir,
@@ -44,7 +50,7 @@ mod stack;
 mod telemetry;
 mod upstreams;
 
-use image::DeployRun;
+use image::{ColdBuild, DeployRun, cold_build_ahead};
 use stack::Stack;
 use upstreams::Receiver;
 
@@ -126,7 +132,7 @@ facts! {
     Migrates "migrate", needs [Healthy],
         check check_migrate_profile, test the_migrate_profile_runs_on_its_own;
     Proxied "proxy/TLS", needs [Healthy],
-        check check_proxy, test the_proxy_profile_serves_the_app_over_tls_with_hsts;
+        check check_proxy, test the_proxy_profile_serves_the_api_over_tls_with_hsts_and_not_the_probes;
     Metrics "metrics", needs [Healthy],
         check check_metrics, test the_metrics_port_answers_a_scrape_on_the_compose_network_only;
     /// Stops the app: the facts after it start it again when they need it.
@@ -188,6 +194,22 @@ struct Report {
     stop: Duration,
     /// The replicas fact's figures, when it ran.
     replicas: String,
+}
+
+impl Report {
+    fn figures(&self) -> String {
+        format!(
+            "{:.1} MB | {} | {} | {} | {}/{} | {} | {}",
+            self.image_mb,
+            secs(self.cold_build),
+            secs(self.rebuild),
+            secs(self.to_healthy),
+            self.served,
+            self.refused,
+            secs(self.stop),
+            self.replicas
+        )
+    }
 }
 
 fn secs(duration: Duration) -> String {
@@ -254,23 +276,24 @@ fn run_every_variant() -> Result<Option<Runs>, String> {
     let names: Vec<&str> = Fact::ALL.iter().map(|fact| fact.name()).collect();
     let mut facts = vec![format!("variant | {}", names.join(" | "))];
     let mut figures = vec!["variant | image | cold build | rebuild | deploy.sh to healthy | drain (served/refused, failed=0) | stop | replicas".to_owned()];
-    let runs: Vec<_> = e2e_variants()
-        .into_iter()
-        .map(|variant| {
-            let (outcomes, r) = run_variant(&generated(variant));
+    let variants = e2e_variants();
+    let mut ahead = None;
+    let runs: Vec<_> = variants
+        .iter()
+        .enumerate()
+        .map(|(index, &variant)| {
+            let next = variants.get(index + 1).copied();
+            let start_next = || {
+                next.map(|next| {
+                    let (dir, image) = build_dir_and_image(&next);
+                    cold_build_ahead(&generated(next).dir, &dir, &image)
+                })
+            };
+            let (outcomes, r);
+            (outcomes, r, ahead) = run_variant(&generated(variant), ahead.take(), start_next);
             let marks: Vec<&str> = outcomes.iter().map(|(_, outcome)| outcome.mark()).collect();
             facts.push(format!("{variant} | {}", marks.join(" | ")));
-            figures.push(format!(
-                "{variant} | {:.1} MB | {} | {} | {} | {}/{} | {} | {}",
-                r.image_mb,
-                secs(r.cold_build),
-                secs(r.rebuild),
-                secs(r.to_healthy),
-                r.served,
-                r.refused,
-                secs(r.stop),
-                r.replicas
-            ));
+            figures.push(format!("{variant} | {}", r.figures()));
             (variant, outcomes)
         })
         .collect();
@@ -304,9 +327,10 @@ fn assert_fact(fact: Fact) {
 struct Deployment<'a> {
     generated: &'a Project,
     variant: Variant,
-    /// A copy of the project of its own: the rebuild's one-line change must not touch the shared one.
     dir: PathBuf,
     image: String,
+    /// The cold build, when it was started ahead of the variant's turn.
+    cold: Ahead,
     database: Option<String>,
     /// The app's port published on loopback.
     published: String,
@@ -331,14 +355,36 @@ impl Deployment<'_> {
     }
 }
 
+/// Where `variant`'s images are built (a copy of the project of its own: the rebuild's
+/// one-line change must not touch the shared one), and the images' name.
+fn build_dir_and_image(variant: &Variant) -> (PathBuf, String) {
+    (
+        work_dir().join("container").join(variant.id()),
+        format!("e2e/{}", project_name(variant)),
+    )
+}
+
+type Ahead = Option<JoinHandle<Result<ColdBuild, String>>>;
+
 /// Checks every fact in order; a fact whose prerequisite failed is reported unchecked.
-fn run_variant(generated: &Project) -> (Vec<(Fact, Outcome)>, Report) {
+/// `cold` is the variant's cold build, when it was started ahead. Once the built fact is
+/// checked, `start_next` starts the next variant's cold build, which is returned: it
+/// runs while this variant's other facts are checked. Not sooner: builds made with
+/// `--no-cache` at once lay down twin first layers, and a later build finds its cache
+/// only under the newest of them.
+fn run_variant(
+    generated: &Project,
+    cold: Ahead,
+    start_next: impl FnOnce() -> Ahead,
+) -> (Vec<(Fact, Outcome)>, Report, Ahead) {
     let variant = generated.variant;
+    let (dir, image) = build_dir_and_image(&variant);
     let mut deployment = Deployment {
         generated,
         variant,
-        dir: work_dir().join("container").join(variant.id()),
-        image: format!("e2e/{}", project_name(&variant)),
+        dir,
+        image,
+        cold,
         database: on_postgres(&variant)
             .then(|| format!("e2e_{}", project_name(&variant).replace('-', "_"))),
         published: String::new(),
@@ -349,6 +395,7 @@ fn run_variant(generated: &Project) -> (Vec<(Fact, Outcome)>, Report) {
         report: Report::default(),
     };
     let mut outcomes: Vec<(Fact, Outcome)> = Vec::new();
+    let (mut start_next, mut next) = (Some(start_next), None);
     for &fact in Fact::ALL {
         let held = |needed: Fact| {
             outcomes
@@ -364,10 +411,13 @@ fn run_variant(generated: &Project) -> (Vec<(Fact, Outcome)>, Report) {
             },
         };
         outcomes.push((fact, outcome));
+        if fact == Fact::Built {
+            next = start_next.take().and_then(|start| start());
+        }
     }
     // Tears the stack down before the next variant's starts.
     deployment.stack.take();
-    (outcomes, deployment.report)
+    (outcomes, deployment.report, next)
 }
 
 #[test]

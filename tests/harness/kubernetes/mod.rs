@@ -17,8 +17,9 @@
 //! - `settings`: migrations run in an init container of the same image; the manifests
 //!   set every setting as the production env template does; every connection holding a
 //!   full MAX_HEADER_BYTES buffer fits in half the pod's memory limit;
-//! - `network`: only the ingress controller and the scraper reach the pods, and the
-//!   Ingress serves the Service over TLS.
+//! - `network`: only the ingress controller and the scraper reach the pods; the pods
+//!   reach the cluster's DNS and their variant's services' ports only; the Ingress
+//!   serves the Service over TLS, routing the API and its docs, never the probes.
 
 use std::{collections::BTreeMap, path::PathBuf, sync::OnceLock};
 

@@ -1,8 +1,12 @@
-//! Who reaches the pods: the NetworkPolicy admits the ingress controller and the
-//! scraper only, and the Ingress serves the Service's http port over TLS.
+//! Who reaches the pods and whom they reach: the NetworkPolicy admits the ingress
+//! controller and the scraper only, and lets the pods out to the cluster's DNS and the
+//! ports of the services their variant uses, nothing else; the Ingress serves the
+//! Service's http port over TLS, and it routes the API and its docs but never the probes.
+
+use serde_json::Value;
 
 use super::each_rendered;
-use crate::helpers::Failures;
+use crate::helpers::{Failures, Variant};
 
 #[test]
 fn only_the_ingress_controller_and_the_scraper_reach_the_pods() {
@@ -12,7 +16,7 @@ fn only_the_ingress_controller_and_the_scraper_reach_the_pods() {
         let policy = &rendered.one("NetworkPolicy")["spec"];
         failures.check(
             rendered.selects_pods(&policy["podSelector"])
-                && policy["policyTypes"] == serde_json::json!(["Ingress"]),
+                && policy["policyTypes"] == serde_json::json!(["Ingress", "Egress"]),
             v,
             format!("a NetworkPolicy on the pods' ingress: {policy}"),
         );
@@ -53,4 +57,108 @@ fn only_the_ingress_controller_and_the_scraper_reach_the_pods() {
         );
     }
     failures.assert_none("network");
+}
+
+/// Whether a request for `path` takes an Ingress path entry, by its `pathType`.
+fn routed(entry: &Value, path: &str) -> bool {
+    let Some(prefix) = entry["path"].as_str() else {
+        return false;
+    };
+    match entry["pathType"].as_str() {
+        Some("Exact") => path == prefix,
+        _ => {
+            let prefix = prefix.trim_end_matches('/');
+            path == prefix || path.starts_with(&format!("{prefix}/")) || prefix.is_empty()
+        }
+    }
+}
+
+#[test]
+fn the_ingress_routes_the_api_and_never_the_probes() {
+    let mut failures = Failures::default();
+    for rendered in each_rendered(&mut failures) {
+        let v = rendered.variant();
+        let entries: Vec<Value> = rendered.one("Ingress")["spec"]["rules"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|rule| {
+                rule["http"]["paths"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect();
+        let takes = |path: &str| entries.iter().any(|entry| routed(entry, path));
+        for public in ["/api/v1/items", "/api/openapi.json", "/api/docs/"] {
+            failures.check(
+                takes(public),
+                v,
+                format!("expected the Ingress to route {public}"),
+            );
+        }
+        for probe in ["/health", "/health/ready"] {
+            failures.check(
+                !takes(probe),
+                v,
+                format!(
+                    "expected the Ingress not to route the probe {probe}, saw paths {entries:?}"
+                ),
+            );
+        }
+    }
+    failures.assert_none("Ingress paths");
+}
+
+/// The ports a variant's pods must reach, besides DNS: its database, cache and
+/// telemetry backends, at their default URLs' ports.
+fn egress_ports(v: &Variant) -> Vec<u64> {
+    [
+        (v.is("database", "postgres"), 5432),
+        (v.on("redis"), 6379),
+        (v.on("sentry"), 443),
+        (v.on("otel"), 4318),
+    ]
+    .into_iter()
+    .filter_map(|(used, port)| used.then_some(port))
+    .collect()
+}
+
+#[test]
+fn the_pods_reach_dns_and_their_variants_services_only() {
+    let mut failures = Failures::default();
+    for rendered in each_rendered(&mut failures) {
+        let v = rendered.variant();
+        let rules = rendered.one("NetworkPolicy")["spec"]["egress"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let dns_only_to_kube_dns = rules.first().is_some_and(|dns| {
+            dns["to"][0]["podSelector"]["matchLabels"]["k8s-app"] == "kube-dns"
+                && dns["ports"].as_array().is_some_and(|ports| {
+                    ports.len() == 2 && ports.iter().all(|port| port["port"] == 53)
+                })
+        });
+        failures.check(
+            dns_only_to_kube_dns,
+            v,
+            format!("expected a first egress rule to kube-dns on port 53, saw {rules:?}"),
+        );
+        let others: Vec<u64> = rules
+            .iter()
+            .skip(1)
+            .flat_map(|rule| rule["ports"].as_array().cloned().unwrap_or_default())
+            .map(|port| port["port"].as_u64().unwrap_or_default())
+            .collect();
+        let every_rule_has_ports = rules.iter().all(|rule| rule["ports"].is_array());
+        failures.check(
+            others == egress_ports(v) && every_rule_has_ports,
+            v,
+            format!(
+                "expected egress to ports {:?} besides DNS, saw {rules:?}",
+                egress_ports(v)
+            ),
+        );
+    }
+    failures.assert_none("egress");
 }
