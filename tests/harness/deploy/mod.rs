@@ -15,6 +15,8 @@
 //! - `secrets`: `compose.secrets.yml` exists exactly when there is a secret and gives
 //!   every secret as a file, none in the environment;
 //! - `development`: `compose.yml` is valid with and without its profiles;
+//! - `picture`: the topology picture that opens `docs/deployment.md` names every service
+//!   of the production stack and every port it publishes, exposes or listens on;
 //! - `tools`: hadolint on the Dockerfile, promtool on the alert rules, shellcheck and
 //!   `--help` on every script, zizmor and the workflow schema on the workflows, and
 //!   checkov's secret scanner on every generated file;
@@ -35,6 +37,7 @@ use crate::helpers::{Project, clean_env, tail};
 mod backup;
 mod development;
 mod paths;
+mod picture;
 mod production;
 mod proxy;
 mod secrets;
