@@ -295,15 +295,14 @@ fn every_production_service_has_a_cpu_and_a_memory_limit() {
     let mut failures = Failures::default();
     for project in all_projects() {
         let v = &project.variant;
-        let env_file = example_with(&project, "limits", &[]);
-        let profiles = ["--profile", "proxy", "--profile", "migrate"];
-        let config = match config_of(&project, &["compose.production.yml"], &env_file, &profiles) {
-            Ok(config) => config,
-            Err(error) => {
-                failures.add(v, format!("config failed:\n{error}"));
-                continue;
-            }
-        };
+        let config =
+            match production_config(&project, &["--profile", "proxy", "--profile", "migrate"]) {
+                Ok(config) => config,
+                Err(error) => {
+                    failures.add(v, format!("config failed:\n{error}"));
+                    continue;
+                }
+            };
         let services = config["services"].as_object().cloned().unwrap_or_default();
         for (name, service) in services {
             let limits = &service["deploy"]["resources"]["limits"];
@@ -324,8 +323,7 @@ fn the_default_connection_limits_fit_the_app_containers_memory() {
     let mut failures = Failures::default();
     for project in all_projects() {
         let v = &project.variant;
-        let env_file = example_with(&project, "memory", &[]);
-        let config = match config_of(&project, &["compose.production.yml"], &env_file, &[]) {
+        let config = match production_config(&project, &[]) {
             Ok(config) => config,
             Err(error) => {
                 failures.add(v, format!("config failed:\n{error}"));
