@@ -37,8 +37,9 @@ impl AppEnv {
 
 #[derive(Debug, Clone, Args)]
 pub struct HttpConfig {
-    /// Address to listen on.
-    #[arg(long, env = "HOST", value_name = "HOST", default_value = "0.0.0.0")]
+    /// Address to listen on. Loopback unless set: the image sets `0.0.0.0`, since a
+    /// container is reached through its own network.
+    #[arg(long, env = "HOST", value_name = "HOST", default_value = "127.0.0.1")]
     pub host: String,
     /// Port to listen on (0 picks a free one).
     #[arg(long, env = "PORT", value_name = "PORT", default_value_t = cli::DEFAULT_PORT)]
@@ -65,6 +66,9 @@ pub struct HttpConfig {
     /// Seconds a kept-alive connection may wait for its next request's headers before it is closed.
     #[arg(long, env = "KEEP_ALIVE_TIMEOUT_SECS", value_name = "KEEP_ALIVE_TIMEOUT_SECS", default_value_t = 75, value_parser = clap::value_parser!(u64).range(1..))]
     pub keep_alive_timeout_secs: u64,
+    /// Seconds a response may wait for the client to read any of it before the connection is closed.
+    #[arg(long, env = "SEND_TIMEOUT_SECS", value_name = "SEND_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub send_timeout_secs: u64,
     /// Most connections served at once; more wait in the kernel's queue until one closes.
     #[arg(long, env = "MAX_CONNECTIONS", value_name = "MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
@@ -96,6 +100,10 @@ impl HttpConfig {
 
     pub fn keep_alive_timeout(&self) -> Duration {
         Duration::from_secs(self.keep_alive_timeout_secs)
+    }
+
+    pub fn send_timeout(&self) -> Duration {
+        Duration::from_secs(self.send_timeout_secs)
     }
 }
 

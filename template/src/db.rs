@@ -9,12 +9,14 @@ use postgres as engine;
 mod sqlite;
 use sqlite as engine;
 {% endif %}
+mod breaker;
 
 use std::time::Instant;
 
 use anyhow::Context;
 use sqlx::migrate::MigrateError;
 
+pub use breaker::Breaker;
 pub use engine::{DEFAULT_URL, Db, URL_HELP, connect};
 
 use crate::config::DatabaseConfig;
@@ -40,7 +42,7 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
 
 /// A connection from the pool for the queries of one operation; the wait for it is
 /// recorded, so that an exhausted pool shows before requests time out.
-pub async fn acquire(pool: &DbPool) -> Result<DbConnection, sqlx::Error> {
+async fn acquire(pool: &DbPool) -> Result<DbConnection, sqlx::Error> {
     let started = Instant::now();
     let connection = pool.acquire().await;
     metrics::histogram!("db_pool_acquire_duration_seconds").record(started.elapsed());

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::{self, DbPool};
+use crate::db::{Breaker, DbPool};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct Item {
@@ -30,15 +30,16 @@ pub struct NewItem {
 #[derive(Clone)]
 pub struct Items {
     db: DbPool,
+    breaker: Breaker,
 }
 
 impl Items {
-    pub fn new(db: DbPool) -> Self {
-        Self { db }
+    pub fn new(db: DbPool, breaker: Breaker) -> Self {
+        Self { db, breaker }
     }
 
     pub async fn create(&self, item: NewItem) -> sqlx::Result<Item> {
-        let mut connection = db::acquire(&self.db).await?;
+        let mut connection = self.breaker.acquire(&self.db).await?;
         sqlx::query_as(
             "INSERT INTO items (name, description, created_at) VALUES ($1, $2, $3) \
              RETURNING id, name, description, created_at",
@@ -52,7 +53,7 @@ impl Items {
 
     /// Up to `limit` items with an id greater than `after`, oldest first.
     pub async fn list(&self, after: i64, limit: i64) -> sqlx::Result<Vec<Item>> {
-        let mut connection = db::acquire(&self.db).await?;
+        let mut connection = self.breaker.acquire(&self.db).await?;
         sqlx::query_as(
             "SELECT id, name, description, created_at FROM items \
              WHERE id > $1 ORDER BY id LIMIT $2",
@@ -64,7 +65,7 @@ impl Items {
     }
 
     pub async fn get(&self, id: i64) -> sqlx::Result<Option<Item>> {
-        let mut connection = db::acquire(&self.db).await?;
+        let mut connection = self.breaker.acquire(&self.db).await?;
         sqlx::query_as("SELECT id, name, description, created_at FROM items WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *connection)
@@ -73,7 +74,7 @@ impl Items {
 
     /// Whether an item was there to delete.
     pub async fn delete(&self, id: i64) -> sqlx::Result<bool> {
-        let mut connection = db::acquire(&self.db).await?;
+        let mut connection = self.breaker.acquire(&self.db).await?;
         let result = sqlx::query("DELETE FROM items WHERE id = $1")
             .bind(id)
             .execute(&mut *connection)

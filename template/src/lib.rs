@@ -12,6 +12,7 @@ pub mod healthcheck;
 pub mod items;
 pub mod monitoring;
 pub mod rate_limit;
+pub mod readiness;
 pub mod request_id;
 pub mod routes;
 pub mod server;

@@ -3,6 +3,7 @@
 //! limit), and stops without dropping a connection the kernel has already accepted.
 
 mod header_deadline;
+mod send_timeout;
 
 use std::{
     future::Future,
@@ -29,6 +30,7 @@ use tokio::{
 use tower::ServiceExt;
 
 use self::header_deadline::{HeaderDeadline, Watched};
+use self::send_timeout::SendTimeout;
 use crate::config::HttpConfig;
 
 /// How long connections accepted just before shutdown get to send their first request.
@@ -53,6 +55,7 @@ pub struct Limits {
     pub keep_alive_timeout: Duration,
     pub max_connections: usize,
     pub max_header_bytes: usize,
+    pub send_timeout: Duration,
     pub shutdown_timeout: Duration,
 }
 
@@ -63,6 +66,7 @@ impl From<&HttpConfig> for Limits {
             keep_alive_timeout: http.keep_alive_timeout(),
             max_connections: usize::try_from(http.max_connections).unwrap_or(usize::MAX),
             max_header_bytes: usize::try_from(http.max_header_bytes).unwrap_or(usize::MAX),
+            send_timeout: http.send_timeout(),
             shutdown_timeout: http.shutdown_timeout(),
         }
     }
@@ -191,6 +195,7 @@ struct Connections {
     graceful: GracefulShutdown,
     awaiting_first_request: Arc<watch::Sender<usize>>,
     header_read_timeout: Duration,
+    send_timeout: Duration,
 }
 
 impl Connections {
@@ -208,6 +213,7 @@ impl Connections {
             graceful: GracefulShutdown::new(),
             awaiting_first_request: Arc::new(watch::Sender::new(0)),
             header_read_timeout: limits.header_read_timeout,
+            send_timeout: limits.send_timeout,
         }
     }
 
@@ -234,7 +240,7 @@ impl Connections {
                 }
             }
         });
-        let stream = TokioIo::new(Watched::new(stream, &headers));
+        let stream = TokioIo::new(Watched::new(stream, &headers, SendTimeout::new(self.send_timeout)));
         let connection = self.graceful.watch(self.http.serve_connection(stream, service));
         let header_read_timeout = self.header_read_timeout;
         tokio::spawn(async move {

@@ -1,6 +1,6 @@
 //! Builds the application from its configuration and runs it until told to stop.
 
-use std::future::Future;
+use std::{future::Future, time::Duration};
 
 use anyhow::Context;
 use axum::{
@@ -21,7 +21,7 @@ use tracing::Level;
 
 use crate::{
     api_doc, body_limit,
-    config::{Config, HttpConfig, RateLimitConfig},
+    config::{Config, HttpConfig},
     db::{self, DbPool},
     error::AppError,
     monitoring, rate_limit, request_id, routes,
@@ -58,7 +58,9 @@ impl App {
         let recorder = monitoring::recorder()?;
         let metrics_router = monitoring::router(recorder.clone(), db.clone());
         let state = AppState::new(&config, db)?;
-        let router = router(state.clone(), &config.http, &config.rate_limit);
+        // Ready or not from the first request on; then kept current by `run_until_stopped`.
+        state.readiness.check(&state).await;
+        let router = router(state.clone(), &config);
         let limits = Limits::from(&config.http);
         let open_file_limit = server::raise_open_file_limit().context("could not raise the open-file limit")?;
         if open_file_limit < limits.max_connections as u64 + RESERVED_FILES {
@@ -100,6 +102,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let upkeep = monitoring::keep_up(self.recorder);
+        let checks = tokio::spawn(self.state.readiness.clone().keep_checking(self.state.clone()));
         // Both servers stop on the one signal: the public one drains, the metrics one
         // answers scrapes until then.
         let (stopping, stop) = watch::channel(());
@@ -113,9 +116,12 @@ impl App {
             server::serve(self.metrics_listener, self.metrics_router, self.limits, stopped(stop)),
         );
         upkeep.abort();
+        checks.abort();
         served.context("the HTTP server failed")?;
         metrics_served.context("the metrics server failed")?;
-        self.state.db.close().await;
+        if tokio::time::timeout(DATABASE_CLOSE_TIMEOUT, self.state.db.close()).await.is_err() {
+            tracing::warn!(timeout = ?DATABASE_CLOSE_TIMEOUT, "database connections still in use after the drain; exiting without closing them");
+        }
         tracing::info!("stopped");
         Ok(())
     }
@@ -131,16 +137,26 @@ fn port_of(listener: &TcpListener) -> u16 {
     listener.local_addr().map(|address| address.port()).unwrap_or_default()
 }
 
+/// How long the pool may take to close once the drain is over: `close` waits for every
+/// connection to come back, and a request still running past the shutdown timeout holds
+/// its connection.
+const DATABASE_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// File descriptors kept free of connections: the database pool, the log output and the
 /// listener itself need some.
 const RESERVED_FILES: u64 = 64;
 
 /// The complete HTTP stack: routes, then middleware from the outside in.
-pub fn router(state: AppState, http: &HttpConfig, rate_limit: &RateLimitConfig) -> Router {
+pub fn router(state: AppState, config: &Config) -> Router {
+    let (http, rate_limit) = (&config.http, &config.rate_limit);
     let middleware = ServiceBuilder::new()
         // Outermost, so that requests refused by any layer below are counted too.
         .layer(monitoring::track_requests())
         .layer(request_id::AssignLayer::new(usize::from(http.max_request_id_length)))
+{%- if sentry or otel %}
+        // Before any exporter reads them.
+        .option_layer(telemetry::caller_trace::forget_untrusted(&config.caller_trace))
+{%- endif %}
 {%- if sentry %}
         // Sentry's hub must wrap its HTTP layer, or each request leaks a scope.
         .layer(sentry::integrations::tower::NewSentryLayer::new_from_top())

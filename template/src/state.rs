@@ -1,30 +1,33 @@
 //! What every handler shares.
 
-use std::{future::Future, time::Duration};
-
 {% if redis -%}
 use crate::cache::Cache;
 use crate::items::CachedItems;
 {% endif -%}
 use crate::config::Config;
-use crate::db::{self, DbPool};
+use crate::db::{self, Breaker, DbPool};
 use crate::items::Items;
+use crate::readiness::{DATABASE, Dependency, Need, Readiness, probe};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DbPool,
+    pub breaker: Breaker,
     pub items: ItemStore,
+    pub readiness: Readiness,
 }
 
 impl AppState {
     pub fn new(config: &Config, db: DbPool) -> anyhow::Result<Self> {
-        let items = item_store(config, Items::new(db.clone()))?;
-        Ok(Self { db, items })
+        let breaker = Breaker::default();
+        let items = item_store(config, Items::new(db.clone(), breaker.clone()))?;
+        Ok(Self { db, breaker, items, readiness: Readiness::default() })
     }
 
-    /// Every backing service, probed at once, each within [`PROBE_TIMEOUT`].
+    /// Every backing service, probed at once, each within the probe timeout; the
+    /// database straight through its pool, whatever its breaker says.
     pub async fn check_dependencies(&self) -> Vec<Dependency> {
-        let database = probe("database", Need::Required, db::ping(&self.db));
+        let database = probe(DATABASE, Need::Required, db::ping(&self.db));
         let (database, item_store) = tokio::join!(database, check_item_store(&self.items));
         std::iter::once(database).chain(item_store).collect()
     }
@@ -56,35 +59,3 @@ async fn check_item_store(_items: &ItemStore) -> Option<Dependency> {
     None
 }
 {%- endif %}
-
-/// How long readiness waits for one dependency: orchestrators give up on a probe after
-/// 1 s by default, and a dependency this slow is not ready either.
-const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
-
-/// Whether the service can answer without a dependency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Need {
-    /// Nothing works without it: the service is not ready.
-    Required,
-    /// Only an optimisation (a cache): the service is ready, degraded.
-    Optional,
-}
-
-/// One backing service and the outcome of a round trip to it.
-pub struct Dependency {
-    pub name: &'static str,
-    pub need: Need,
-    pub outcome: anyhow::Result<()>,
-}
-
-async fn probe<E: Into<anyhow::Error>>(
-    name: &'static str,
-    need: Need,
-    round_trip: impl Future<Output = Result<(), E>>,
-) -> Dependency {
-    let outcome = match tokio::time::timeout(PROBE_TIMEOUT, round_trip).await {
-        Ok(outcome) => outcome.map_err(Into::into),
-        Err(_) => Err(anyhow::anyhow!("no answer within {PROBE_TIMEOUT:?}")),
-    };
-    Dependency { name, need, outcome }
-}

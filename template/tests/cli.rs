@@ -524,3 +524,42 @@ async fn healthcheck_checks_the_address_the_server_listens_on() {
 
     assert!(output.status.success(), "healthcheck failed: {}", String::from_utf8_lossy(&output.stderr));
 }
+
+/// Outside the image (`cargo run`, the tests), nothing is reachable from another host.
+#[tokio::test]
+async fn without_host_the_api_and_the_metrics_listen_on_loopback_only() {
+    let database = TestDatabase::create().await;
+    let server = Server::start_on_the_default_host(&database);
+
+    let (_, lines) = server.stop();
+
+    let listening = lines.iter().filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok()).find(|line| line["message"] == "listening").expect("a `listening` line");
+    for field in ["address", "metrics_address"] {
+        let address = listening[field].as_str().unwrap_or_default();
+        assert!(address.starts_with("127.0.0.1:"), "{field}: expected 127.0.0.1:PORT, saw `{address}`");
+    }
+}
+
+/// Pipelined requests for the API docs' script bundle: far more answer than the kernel's
+/// buffers on both sides hold, so the server's writes stall while nobody reads.
+const STALLED_REQUESTS: usize = 64;
+
+/// A client that asks for large answers and stops reading holds its connection for
+/// `SEND_TIMEOUT_SECS`, not for as long as another timer happens to allow.
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected_after_the_send_timeout() {
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database, &[("SEND_TIMEOUT_SECS", "2")]);
+    let mut connection = server.connect();
+    let request = b"GET /api/docs/swagger-ui-bundle.js HTTP/1.1\r\nHost: test\r\n\r\n";
+    connection.write_all(&request.repeat(STALLED_REQUESTS)).expect("requests sent");
+
+    thread::sleep(Duration::from_secs(5));
+    let received = read_until_closed(&mut connection, Instant::now() + Duration::from_secs(10));
+
+    let closed = match &received {
+        Ok(_) => true,
+        Err(error) => error.kind() == std::io::ErrorKind::ConnectionReset,
+    };
+    assert!(closed, "expected the connection closed 2 s into the stall, saw it still open 15 s later ({received:?})", received = received.as_ref().map(Vec::len));
+}

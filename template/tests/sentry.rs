@@ -5,12 +5,27 @@ mod support;
 use std::time::Duration;
 
 use support::{Server, TestDatabase, receiver};
+use tokio::sync::mpsc::UnboundedReceiver;
 use {{crate_name}}::db::DbPool;
+
+/// A stand-in Sentry on loopback, its DSN, and what it receives.
+async fn stand_in_sentry() -> (String, UnboundedReceiver<receiver::Received>) {
+    let (endpoint, received) = receiver::start("/api/{project}/envelope/").await;
+    (endpoint.replacen("http://", "http://public@", 1) + "/1", received)
+}
+
+/// Every envelope the stand-in received until none came for 2 s.
+async fn envelopes(received: &mut UnboundedReceiver<receiver::Received>) -> Vec<String> {
+    let mut envelopes = Vec::new();
+    while let Ok(Some(envelope)) = tokio::time::timeout(Duration::from_secs(2), received.recv()).await {
+        envelopes.push(String::from_utf8_lossy(&envelope.body).into_owned());
+    }
+    envelopes
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_error_is_reported_to_sentry() {
-    let (endpoint, mut received) = receiver::start("/api/{project}/envelope/").await;
-    let dsn = endpoint.replacen("http://", "http://public@", 1) + "/1";
+    let (dsn, mut received) = stand_in_sentry().await;
     let database = TestDatabase::create().await;
     let server = Server::start(&database, &[("SENTRY_DSN", dsn.as_str())]);
     let pool = DbPool::connect(&database.url).await.expect("database reachable");
@@ -21,15 +36,36 @@ async fn a_server_error_is_reported_to_sentry() {
     let (status, _) = server.stop();
     assert!(status.success(), "exit status {status}");
 
-    let mut envelopes = Vec::new();
-    while let Ok(Some(envelope)) = tokio::time::timeout(Duration::from_secs(2), received.recv()).await {
-        envelopes.push(String::from_utf8_lossy(&envelope.body).into_owned());
-    }
+    let envelopes = envelopes(&mut received).await;
     let event = envelopes
         .iter()
         .find(|envelope| envelope.contains(r#""type":"event""#))
         .unwrap_or_else(|| panic!("no event among {} envelopes: {envelopes:?}", envelopes.len()));
     assert!(event.contains(r#""environment":"development""#), "the event lacks the environment: {event}");
+}
+
+/// At `SENTRY_TRACES_SAMPLE_RATE=0` (the default) no transaction is recorded, even for a
+/// client whose `sentry-trace` header says its trace is sampled: clients do not spend
+/// the quota.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clients_sampled_sentry_trace_records_no_transaction_by_default() {
+    let (dsn, mut received) = stand_in_sentry().await;
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database, &[("SENTRY_DSN", dsn.as_str())]);
+
+    let response = reqwest::Client::new()
+        .get(server.url("/api/v1/items"))
+        .header("sentry-trace", "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1")
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(response.status(), 200);
+    let (status, _) = server.stop();
+    assert!(status.success(), "exit status {status}");
+
+    let envelopes = envelopes(&mut received).await;
+    let transactions: Vec<_> = envelopes.iter().filter(|envelope| envelope.contains(r#""type":"transaction""#)).collect();
+    assert!(transactions.is_empty(), "expected no transaction at a sample rate of 0, saw {}: {transactions:?}", transactions.len());
 }
 
 /// `SENTRY_DSN=` in an env file (as `.env.production.example` has it) leaves reporting off.

@@ -101,6 +101,10 @@ pub struct Config {
     #[command(flatten)]
     pub otel: crate::telemetry::OtelConfig,
 {%- endif %}
+{%- if sentry or otel %}
+    #[command(flatten)]
+    pub caller_trace: crate::telemetry::CallerTraceConfig,
+{%- endif %}
 }
 
 impl Config {

@@ -4,7 +4,7 @@ use axum::{Json, extract::State, http::StatusCode};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::state::{AppState, Need};
+use crate::{readiness::Need, state::AppState};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Liveness {
@@ -46,15 +46,10 @@ pub async fn live() -> Json<Liveness> {
     (status = SERVICE_UNAVAILABLE, description = "A required dependency fails", body = Readiness),
 ))]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let mut failing = Vec::new();
-    let mut required_failing = false;
-    for dependency in state.check_dependencies().await {
-        if let Err(error) = dependency.outcome {
-            tracing::warn!(dependency = dependency.name, %error, "readiness check failed");
-            required_failing |= dependency.need == Need::Required;
-            failing.push(dependency.name);
-        }
-    }
+    // From the background check: a probe request makes no round trip to any dependency.
+    let failing_now = state.readiness.failing();
+    let required_failing = failing_now.iter().any(|(_, need)| *need == Need::Required);
+    let failing: Vec<_> = failing_now.into_iter().map(|(name, _)| name).collect();
     let readiness = |status, degraded, failing| Readiness { status, degraded, failing };
     if required_failing {
         (StatusCode::SERVICE_UNAVAILABLE, Json(readiness(ReadinessStatus::Unavailable, None, Some(failing))))

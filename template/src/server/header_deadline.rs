@@ -15,6 +15,7 @@ use std::{
     time::Duration,
 };
 
+use super::send_timeout::SendTimeout;
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     sync::Notify,
@@ -85,17 +86,20 @@ impl HeaderDeadline {
     }
 }
 
-/// A connection's stream, telling its [`HeaderDeadline`] when bytes arrive.
+/// A connection's stream, telling its [`HeaderDeadline`] when bytes arrive, and holding
+/// its writes to the [`SendTimeout`].
 pub(super) struct Watched<S> {
     stream: S,
     deadline: Arc<HeaderDeadline>,
+    send: SendTimeout,
 }
 
 impl<S> Watched<S> {
-    pub(super) fn new(stream: S, deadline: &Arc<HeaderDeadline>) -> Self {
+    pub(super) fn new(stream: S, deadline: &Arc<HeaderDeadline>, send: SendTimeout) -> Self {
         Self {
             stream,
             deadline: Arc::clone(deadline),
+            send,
         }
     }
 }
@@ -117,27 +121,33 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     fn poll_write(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let this = self.get_mut();
+        let write = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.send.check(cx, write)
     }
 
     fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let write = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.send.check(cx, write)
     }
 
     fn is_write_vectored(&self) -> bool {
         self.stream.is_write_vectored()
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let flush = Pin::new(&mut this.stream).poll_flush(cx);
+        this.send.check(cx, flush)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -7,6 +7,10 @@ pub use otel::OtelConfig;
 {% if sentry -%}
 mod sentry;
 pub use sentry::SentryConfig;
+{% endif -%}
+{% if sentry or otel -%}
+pub mod caller_trace;
+pub use caller_trace::CallerTraceConfig;
 {% endif %}
 
 use std::{
@@ -137,7 +141,7 @@ pub fn request_span<B>(request: &Request<B>) -> Span {
                 uri = %loggable(request.uri()),
                 route,
                 request_id = request_id::of(request),
-                // Set by an exporter that continues the caller's trace; absent from the logs otherwise.
+                // Set by an exporter that traces the request (OpenTelemetry); absent from the logs otherwise.
                 trace_id = tracing::field::Empty,
             )
         };

@@ -1,5 +1,6 @@
 //! OpenTelemetry: its settings, and a span per request exported over OTLP/HTTP,
-//! continuing the caller's trace from its W3C `traceparent` header.
+//! continuing the caller's trace from its W3C `traceparent` header where
+//! `TRUST_CALLER_TRACE` lets it through (`caller_trace.rs`).
 
 use anyhow::Context;
 use axum::http::{HeaderMap, Uri};
@@ -87,7 +88,7 @@ pub fn exporter(config: &Config) -> anyhow::Result<Option<Exporter>> {
     }))
 }
 
-/// Makes `span` a child of the caller's trace, if it sent one, and records the trace id for the logs.
+/// Makes `span` a child of the caller's trace, if one is trusted and sent, and records the trace id for the logs.
 pub fn continue_trace(span: &Span, headers: &HeaderMap) {
     let parent = global::get_text_map_propagator(|propagator| {
         propagator.extract(&HeaderExtractor(headers))

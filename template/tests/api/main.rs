@@ -9,6 +9,7 @@ mod items;
 mod middleware;
 mod openapi;
 mod rate_limit;
+mod shutdown;
 #[path = "../support/mod.rs"]
 mod support;
 {% if database == "postgres" -%}

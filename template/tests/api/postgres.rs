@@ -5,7 +5,7 @@ use std::{
 
 use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use {{crate_name}}::db;
+use {{crate_name}}::db::{self, DbPool};
 
 use crate::support::app::{spawn_app, test_config};
 
@@ -60,15 +60,22 @@ async fn a_wrong_password_is_named_without_printing_it() {
     assert!(!error.contains("wrong-pass-4711"), "the password leaked: {error}");
 }
 
-#[tokio::test]
-async fn readiness_answers_503_within_a_second_when_the_database_does_not_answer() {
-    // Connections to it complete in the kernel; nothing ever answers.
+/// A pool whose server accepts connections in the kernel and never answers, and the
+/// listener that keeps it so.
+fn silent_database() -> (DbPool, std::net::TcpListener) {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
     let url = format!("postgres://app:secret@{}/app", silent.local_addr().expect("its address"));
     let pool = PgPoolOptions::new()
         .acquire_timeout(Duration::from_secs(5))
         .connect_lazy(&url)
         .expect("a lazy pool");
+    (pool, silent)
+}
+
+/// Readiness answers from the background check: a probe request waits on no database.
+#[tokio::test]
+async fn readiness_answers_503_at_once_when_the_database_does_not_answer() {
+    let (pool, _silent) = silent_database();
     let app = spawn_app(pool).await;
 
     let started = Instant::now();
@@ -76,7 +83,23 @@ async fn readiness_answers_503_within_a_second_when_the_database_does_not_answer
     let took = started.elapsed();
 
     assert_eq!(response.status(), 503);
-    assert!(took < Duration::from_secs(1), "readiness took {took:?}");
+    assert!(took < Duration::from_millis(200), "expected readiness to answer within 200 ms, saw {took:?}");
     let body: serde_json::Value = response.json().await.expect("JSON body");
     assert_eq!(body["failing"], serde_json::json!(["database"]), "body: {body}");
+}
+
+/// The breaker: once the service knows the database is down, no request waits the
+/// pool's acquire timeout for an answer the service already has.
+#[tokio::test]
+async fn while_the_database_is_known_down_the_api_answers_503_at_once() {
+    let (pool, _silent) = silent_database();
+    let app = spawn_app(pool).await;
+
+    let started = Instant::now();
+    let response = app.get("/api/v1/items").await;
+    let took = started.elapsed();
+
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"), "no Retry-After: {:?}", response.headers());
+    assert!(took < Duration::from_millis(500), "expected 503 within 500 ms, saw {took:?} (the acquire timeout is 5 s)");
 }

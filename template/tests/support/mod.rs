@@ -77,13 +77,22 @@ pub struct Server {
 impl Server {
     /// Starts `serve` on a port it picks itself and waits until it says it listens.
     pub fn start(database: &TestDatabase, env: &[(&str, &str)]) -> Self {
-        Self::spawn(Command::new(BINARY), database, env)
+        let mut command = Command::new(BINARY);
+        command.env("HOST", "127.0.0.1");
+        Self::spawn(command, database, env)
+    }
+
+    /// Like [`Server::start`], with `HOST` left to the service's default.
+    pub fn start_on_the_default_host(database: &TestDatabase) -> Self {
+        let mut command = Command::new(BINARY);
+        command.env_remove("HOST");
+        Self::spawn(command, database, &[])
     }
 
     /// Like [`Server::start`], with the open-file soft limit most systems give a process.
     pub fn start_with_open_file_limit(database: &TestDatabase, env: &[(&str, &str)], limit: u32) -> Self {
         let mut command = Command::new("sh");
-        command.args(["-c", &format!("ulimit -Sn {limit} && exec \"$0\""), BINARY]);
+        command.args(["-c", &format!("ulimit -Sn {limit} && exec \"$0\""), BINARY]).env("HOST", "127.0.0.1");
         Self::spawn(command, database, env)
     }
 
@@ -91,7 +100,6 @@ impl Server {
         let host = env.iter().find(|(name, _)| *name == "HOST").map_or("127.0.0.1", |(_, host)| host).to_owned();
         let mut child = command
             .envs([
-                ("HOST", "127.0.0.1"),
                 // Port 0: a port chosen here and freed could be taken by another test's
                 // listener before the server binds it.
                 ("PORT", "0"),

@@ -1,11 +1,11 @@
 //! `compose.yml`, the development stack: the app built from source with the
-//! dependencies its variant chose, each health-checked, and the otel profile's
-//! trace viewer.
+//! dependencies its variant chose, each health-checked, the otel profile's
+//! trace viewer, and every port published on loopback only.
 
 use serde_json::Value;
 
-use super::compose;
-use crate::helpers::{Failures, Variant, all_projects, tail};
+use super::config_of;
+use crate::helpers::{Failures, Project, Variant, all_projects};
 
 /// The app built from source, waiting for each dependency its variant has, and no other.
 fn has_its_dependencies(failures: &mut Failures, v: &Variant, services: &Value) {
@@ -39,42 +39,64 @@ fn has_its_dependencies(failures: &mut Failures, v: &Variant, services: &Value) 
     }
 }
 
+/// Docker's published ports bypass the host's firewall, and the development database
+/// has a known password: nothing is published beyond loopback.
+fn publishes_on_loopback_only(failures: &mut Failures, v: &Variant, services: &Value) {
+    let services = services.as_object().into_iter().flatten();
+    for (name, service) in services {
+        for port in service["ports"].as_array().into_iter().flatten() {
+            failures.check(
+                port["host_ip"] == "127.0.0.1",
+                v,
+                format!(
+                    "{name} publishes {} on `{}`: expected 127.0.0.1",
+                    port["published"],
+                    port["host_ip"].as_str().unwrap_or("every interface")
+                ),
+            );
+        }
+    }
+}
+
+/// `compose.yml` resolved as the README has users run it (`.env` made from `.env.example`),
+/// without and, where the variant has one, with the otel profile; each is named by its
+/// profile, or holds what compose said when it failed.
+fn development_configs(project: &Project) -> Vec<(&'static str, Result<Value, String>)> {
+    let mut profiles = vec!["no profile"];
+    if project.variant.on("otel") {
+        profiles.push("otel");
+    }
+    profiles
+        .into_iter()
+        .map(|profile| {
+            let extra: &[&str] = match profile {
+                "otel" => &["--profile", "otel"],
+                _ => &[],
+            };
+            (
+                profile,
+                config_of(project, &["compose.yml"], ".env.example", extra),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn the_development_compose_file_is_valid_with_and_without_profiles() {
     let mut failures = Failures::default();
     for project in all_projects() {
         let v = &project.variant;
-        // As the README has users do: `.env` made from `.env.example`.
-        let mut runs = vec![vec![
-            "--env-file",
-            ".env.example",
-            "config",
-            "--format",
-            "json",
-        ]];
-        if v.on("otel") {
-            runs.push(vec![
-                "--env-file",
-                ".env.example",
-                "--profile",
-                "otel",
-                "config",
-                "--format",
-                "json",
-            ]);
-        }
-        for args in runs {
-            let output = compose(&project, &args);
-            let Ok(config) = serde_json::from_slice::<Value>(&output.stdout) else {
-                failures.add(
-                    v,
-                    format!("compose.yml {args:?} failed:\n{}", tail(&output, 10)),
-                );
-                continue;
+        for (profile, config) in development_configs(&project) {
+            let config = match config {
+                Ok(config) => config,
+                Err(error) => {
+                    failures.add(v, format!("compose.yml ({profile}) failed:\n{error}"));
+                    continue;
+                }
             };
             let services = &config["services"];
             has_its_dependencies(&mut failures, v, services);
-            if args.contains(&"otel") {
+            if profile == "otel" {
                 failures.check(
                     services.get("jaeger").is_some(),
                     v,
@@ -84,4 +106,18 @@ fn the_development_compose_file_is_valid_with_and_without_profiles() {
         }
     }
     failures.assert_none("compose.yml");
+}
+
+#[test]
+fn the_development_stack_publishes_every_port_on_loopback_only() {
+    let mut failures = Failures::default();
+    for project in all_projects() {
+        for (_, config) in development_configs(&project) {
+            // An invalid file is the test above's to report.
+            if let Ok(config) = config {
+                publishes_on_loopback_only(&mut failures, &project.variant, &config["services"]);
+            }
+        }
+    }
+    failures.assert_none("compose.yml ports");
 }

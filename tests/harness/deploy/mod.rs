@@ -14,7 +14,8 @@
 //!   and health-checked;
 //! - `secrets`: `compose.secrets.yml` exists exactly when there is a secret and gives
 //!   every secret as a file, none in the environment;
-//! - `development`: `compose.yml` is valid with and without its profiles;
+//! - `development`: `compose.yml` is valid with and without its profiles, and publishes
+//!   every port on loopback only;
 //! - `picture`: the topology picture that opens `docs/deployment.md` names every service
 //!   of the production stack and every port it publishes, exposes or listens on;
 //! - `tools`: hadolint on the Dockerfile, promtool on the alert rules, shellcheck and

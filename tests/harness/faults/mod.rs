@@ -6,12 +6,13 @@
 //!   Redis, Sentry and OTLP endpoints unreachable it serves: an item created, read twice
 //!   and readiness each answer 200 within a second.
 //! - `outage` (Postgres): while the database is stopped, liveness stays 200, readiness
-//!   answers 503 naming the database within a second, `GET` and `POST /api/v1/items`
-//!   answer 503 problem+json with `Retry-After` within the pool's acquire timeout and a
-//!   second; once it is back, readiness is 200 again within 15 s, items written before
-//!   and after are listed, and the process never restarted.
+//!   says 503 naming the database within 1.5 s of the stop, each of its answers within
+//!   250 ms; then `GET` and `POST /api/v1/items` answer 503 problem+json with
+//!   `Retry-After` within 500 ms (the breaker, not the pool's 5 s acquire timeout);
+//!   once it is back, readiness is 200 again within 15 s, items written before and
+//!   after are listed, and the process never restarted.
 //! - `outage` (Redis): while Redis is stopped, item reads stay 200 with under 10 ms of
-//!   added p99 latency, readiness stays 200 naming Redis as degraded, the log has one
+//!   added p99 latency, readiness names Redis as degraded (200) within 1.5 s, the log has one
 //!   `cache unavailable` line for the outage; once it is back, the cache is written
 //!   again within 15 s.
 //! - `drain`: SIGTERM under load from 16 clients on loopback, `FAULT_TRIALS` times

@@ -7,7 +7,7 @@
 //!   object validates strictly against the Kubernetes schemas; checkov finds nothing in
 //!   the production manifests that they do not justify on the object;
 //! - `pods`: the probes and ports are the service's own (routes in its OpenAPI document,
-//!   the image's port, METRICS_PORT, a readiness timeout above its dependency checks);
+//!   the image's port, METRICS_PORT, a readiness period above the age of its background check);
 //!   the grace period outlasts the preStop delay and the drain; every container runs
 //!   hardened as uid 65532 with resources, in a restricted namespace;
 //! - `replicas`: SQLite runs one recreated pod on its claim; Postgres rolls, scales with

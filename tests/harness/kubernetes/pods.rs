@@ -28,16 +28,23 @@ fn probes_hit_the_services_routes(failures: &mut Failures, rendered: &Rendered) 
             format!("{probe}: the service has no GET {path} route"),
         );
     }
-    // The readiness answer waits up to the service's per-dependency probe timeout.
-    let state = rendered.project.read("src/state.rs");
-    let probe_ms: i64 = state
-        .split("PROBE_TIMEOUT: Duration = Duration::from_millis(")
-        .nth(1)
-        .and_then(|rest| rest.split(')').next())
-        .and_then(|ms| ms.parse().ok())
-        .unwrap_or(i64::MAX);
-    let timeout = number(&rendered.app()["readinessProbe"]["timeoutSeconds"]);
-    failures.check(timeout * 1000 > probe_ms, v, format!("readinessProbe timeoutSeconds {timeout} does not outlast the service's {probe_ms} ms dependency checks"));
+    // Readiness answers from a background check: each probe period must see a new one.
+    let readiness = rendered.project.read("src/readiness.rs");
+    let millis = |constant: &str| -> i64 {
+        readiness
+            .split(&format!("{constant}: Duration = Duration::from_millis("))
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+            .and_then(|ms| ms.parse().ok())
+            .unwrap_or(i64::MAX / 2)
+    };
+    let oldest = millis("CHECK_INTERVAL") + millis("PROBE_TIMEOUT");
+    let period = number(&rendered.app()["readinessProbe"]["periodSeconds"]);
+    failures.check(
+        period * 1000 > oldest,
+        v,
+        format!("readinessProbe periodSeconds {period} is not above the age of the service's readiness state, up to {oldest} ms"),
+    );
 }
 
 /// The container's ports are the image's PORT and METRICS_PORT; the scraper and the
