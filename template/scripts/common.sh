@@ -26,12 +26,19 @@ shared_option() {
 }
 {%- if database == "postgres" %}
 
-# DATABASE_URL from the environment, else from the env file; the script stops when
-# neither has it.
+# DATABASE_URL from the environment, else from its secret file (under SECRETS_DIR, as
+# compose.secrets.yml gives it to the service), else from the env file; the script
+# stops when none has it.
 database_url() {
-    local url=${DATABASE_URL:-$(setting DATABASE_URL)}
+    local secrets_dir url
+    secrets_dir=$(setting SECRETS_DIR)
+    url=${DATABASE_URL:-}
+    if [ -z "$url" ] && [ -f "${secrets_dir:-./secrets}/database_url" ]; then
+        url=$(<"${secrets_dir:-./secrets}/database_url")
+    fi
+    url=${url:-$(setting DATABASE_URL)}
     if [ -z "$url" ]; then
-        echo "error: DATABASE_URL is not set in the environment or in ${env_file:-the env file}" >&2
+        echo "error: DATABASE_URL is not set in the environment, in ${secrets_dir:-./secrets}/database_url or in ${env_file:-the env file}" >&2
         exit 1
     fi
     echo "$url"

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Updates this host to the newest commit of a branch and (re)starts the service.
 #
-# Usage: scripts/deploy.sh [--branch NAME] [--tag IMAGE_TAG] [--build] [--secrets] [--env-file FILE]
+# Usage: scripts/deploy.sh [--branch NAME] [--tag IMAGE_TAG] [--build] [--proxy] [--env-secrets] [--env-file FILE]
 #
 #   --branch NAME     branch to deploy (default: main)
 #   --tag TAG         image tag to run, overriding IMAGE_TAG in the env file
 #   --build           build the image here instead of pulling it from the registry
-#   --secrets         give secrets as files: add compose.secrets.yml (docs/deployment.md)
+#   --proxy           start the proxy profile too: Caddy, HTTPS for DOMAIN on 80 and 443
+#   --env-secrets     take secrets from the env file instead of the files under
+#                     SECRETS_DIR that compose.secrets.yml gives the service (the
+#                     default where compose.secrets.yml exists; docs/deployment.md)
 #   --env-file FILE   settings for compose.production.yml (default: .env.production)
 #
 # Steps: stash local changes under a timestamped label, fetch and reset to the
@@ -20,14 +23,19 @@ set -euo pipefail
 branch=main
 tag=
 build=false
-compose_files=(-f compose.production.yml)
+services=(app)
+profiles=()
+secret_files=true
 env_file=.env.production
 while [ $# -gt 0 ]; do
     case "$1" in
         --branch) branch=${2:?--branch needs a value}; shift 2 ;;
         --tag) tag=${2:?--tag needs a value}; shift 2 ;;
         --build) build=true; shift ;;
-        --secrets) compose_files+=(-f compose.secrets.yml); shift ;;
+        --proxy) services+=(proxy); profiles=(--profile proxy); shift ;;
+        --env-secrets) secret_files=false; shift ;;
+        # Secrets as files are the default; the option stays for scripts that pass it.
+        --secrets) secret_files=true; shift ;;
         *) shared_option "$@"; shift "${shifted:?}" ;;
     esac
 done
@@ -36,6 +44,18 @@ cd "$(dirname "$0")/.."
 if [ ! -f "$env_file" ]; then
     echo "error: $env_file not found: copy .env.production.example to $env_file and fill it in" >&2
     exit 1
+fi
+
+compose_files=(-f compose.production.yml)
+if [ "$secret_files" = true ] && [ -f compose.secrets.yml ]; then
+    compose_files+=(-f compose.secrets.yml)
+    secrets_dir=$(setting SECRETS_DIR)
+    while read -r name; do
+        if [ ! -f "${secrets_dir:-./secrets}/$name" ]; then
+            echo "error: ${secrets_dir:-./secrets}/$name not found: write each secret to its file (docs/deployment.md, \"Secrets\"), or pass --env-secrets to take them from $env_file" >&2
+            exit 1
+        fi
+    done < <(grep -o 'secrets}/[a-z_]*$' compose.secrets.yml | cut -d/ -f2)
 fi
 
 compose=(docker compose "${compose_files[@]}" --env-file "$env_file")
@@ -71,8 +91,8 @@ fi
 echo "==> applying migrations"
 "${compose[@]}" --profile migrate run --rm migrate
 
-echo "==> starting the service"
-"${compose[@]}" up -d --wait app
+echo "==> starting ${services[*]}"
+"${compose[@]}" "${profiles[@]}" up -d --wait "${services[@]}"
 "${compose[@]}" ps
 
 echo

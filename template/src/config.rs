@@ -53,6 +53,11 @@ pub struct HttpConfig {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", value_name = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Most request-body bytes held at once across all requests (each counts its announced
+    /// length, or `MAX_BODY_BYTES` when unannounced); a body that would pass it is answered
+    /// 503 before it is read. At least `MAX_BODY_BYTES`.
+    #[arg(long, env = "MAX_BUFFERED_BODY_BYTES", value_name = "MAX_BUFFERED_BODY_BYTES", default_value_t = 64 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_buffered_body_bytes: u32,
     /// Comma-separated origins allowed by CORS, each `scheme://host[:port]` (empty: no cross-origin access).
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_name = "CORS_ALLOWED_ORIGINS", default_value = "")]
     pub cors_allowed_origins: AllowedOrigins,
@@ -86,6 +91,13 @@ pub struct HttpConfig {
 }
 
 impl HttpConfig {
+    pub(crate) fn check_body_budget(&self) -> Result<(), String> {
+        if (self.max_buffered_body_bytes as usize) < self.max_body_bytes {
+            return Err("MAX_BUFFERED_BODY_BYTES must be at least MAX_BODY_BYTES, or no body of the largest size is ever accepted".into());
+        }
+        Ok(())
+    }
+
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
     }
@@ -183,5 +195,13 @@ mod tests {
             .expect_err("min above max was accepted");
 
         assert!(error.contains("DATABASE_MIN_CONNECTIONS"), "error: {error}");
+    }
+
+    #[test]
+    fn a_body_budget_below_the_largest_body_is_refused() {
+        let error = parse(&["--max-body-bytes", "2048", "--max-buffered-body-bytes", "1024"])
+            .expect_err("a budget below one body was accepted");
+
+        assert!(error.contains("MAX_BUFFERED_BODY_BYTES") && error.contains("MAX_BODY_BYTES"), "error: {error}");
     }
 }

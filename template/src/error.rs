@@ -13,6 +13,8 @@ use crate::{db, request_id};
 
 /// What a 503 asks clients to wait before retrying, in seconds.
 const RETRY_AFTER_SECS: u64 = 5;
+/// What a request shed for its body asks: the bodies ahead of it take moments to read.
+const BUSY_RETRY_AFTER_SECS: u64 = 1;
 
 /// The media type of every error answer.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -38,6 +40,10 @@ pub enum AppError {
     Timeout,
     #[error("too many requests; retry in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
+    /// More request bodies are being received at once than `MAX_BUFFERED_BODY_BYTES`
+    /// allows: shed before this one is read.
+    #[error("the service is receiving too many request bodies at once; retry shortly")]
+    Busy,
     /// A backing service the request needs is down or overloaded: worth retrying later.
     #[error("the {dependency} is unavailable; retry later")]
     Unavailable {
@@ -61,7 +67,7 @@ impl AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy | Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -70,6 +76,7 @@ impl AppError {
     fn retry_after_secs(&self) -> Option<u64> {
         match self {
             Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            Self::Busy => Some(BUSY_RETRY_AFTER_SECS),
             Self::Unavailable { .. } => Some(RETRY_AFTER_SECS),
             _ => None,
         }
@@ -132,6 +139,8 @@ impl IntoResponse for AppError {
                 tracing::warn!(error = %self, %cause, "request failed: a dependency is unavailable");
                 self.to_string()
             }
+            // Shedding under load, not a fault: the access line's 503 says it.
+            Self::Busy => self.to_string(),
             _ if status.is_server_error() => {
                 tracing::error!(error = %self, cause = ?self, "request failed");
                 "an internal error occurred".to_owned()

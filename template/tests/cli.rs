@@ -563,3 +563,24 @@ async fn a_client_that_stops_reading_is_disconnected_after_the_send_timeout() {
     };
     assert!(closed, "expected the connection closed 2 s into the stall, saw it still open 15 s later ({received:?})", received = received.as_ref().map(Vec::len));
 }
+
+/// Bodies received at once share `MAX_BUFFERED_BODY_BYTES`: past it, a request is
+/// answered 503 before its body is read, where the service would hold every body.
+#[tokio::test]
+async fn a_body_past_the_buffered_body_budget_is_answered_503_before_it_is_read() {
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database, &[("MAX_BODY_BYTES", "1000000"), ("MAX_BUFFERED_BODY_BYTES", "2000000")]);
+    let head = b"POST /api/v1/items HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{\"name\": \"";
+    let mut unfinished: Vec<TcpStream> = (0..2).map(|_| server.connect()).collect();
+    for connection in &mut unfinished {
+        connection.write_all(head).expect("headers and the start of a body sent");
+    }
+    thread::sleep(Duration::from_millis(300));
+    let mut third = server.connect();
+
+    third.write_all(head).expect("headers and the start of a body sent");
+
+    let shed = read_until(&mut third, b"HTTP/1.1 503", Instant::now() + Duration::from_secs(5));
+    drop(unfinished);
+    assert!(shed, "expected 503 within 5 s for a third 1 MB body over a 2 MB budget, saw no such answer");
+}

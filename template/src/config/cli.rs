@@ -112,6 +112,7 @@ impl Config {
     /// together, and in production, secrets still holding a placeholder.
     fn check_combination(&self, matches: &ArgMatches) -> Result<(), String> {
         self.database.check_pool_sizes()?;
+        self.http.check_body_budget()?;
         if self.app_env == AppEnv::Production {
             secrets::refuse_placeholders(matches)?;
         }

@@ -16,6 +16,10 @@
 //!   scrape on the compose network only, reporting the commit built;
 //! - proxy/TLS (`proxy.rs`): the proxy profile serves the API over TLS with HSTS, and
 //!   answers 404 for the probes, which are not public;
+//! - proxy/buckets (`proxy.rs`): with the example's settings and a small rate limit, two
+//!   clients in containers of their own on the compose network reach the API through
+//!   the proxy: one empties its bucket, the other is still served, and the first naming
+//!   another address in `X-Forwarded-For` gains nothing;
 //! - drain (`runtime.rs`, load in `load.rs`): stopped under load, no request fails and
 //!   the service exits 0 within the grace period;
 //! - telemetry (`telemetry.rs`, stand-in backends in `upstreams.rs`): a traced request's
@@ -133,6 +137,10 @@ facts! {
         check check_migrate_profile, test the_migrate_profile_runs_on_its_own;
     Proxied "proxy/TLS", needs [Healthy],
         check check_proxy, test the_proxy_profile_serves_the_api_over_tls_with_hsts_and_not_the_probes;
+    /// Recreates the app with a small rate limit, and then on its deployed settings.
+    Buckets "proxy/buckets", needs [Healthy],
+        check check_client_buckets,
+        test behind_the_proxy_each_client_has_its_own_bucket_and_a_forwarded_for_of_its_own_gains_nothing;
     Metrics "metrics", needs [Healthy],
         check check_metrics, test the_metrics_port_answers_a_scrape_on_the_compose_network_only;
     /// Stops the app: the facts after it start it again when they need it.

@@ -95,6 +95,11 @@ impl Stack {
     }
 
     pub(super) fn compose(&self, seconds: u64, args: &[&str]) -> Output {
+        self.compose_with(&self.env_file, seconds, args)
+    }
+
+    /// Like [`Stack::compose`], with the settings of `env_file` in the stack's directory.
+    pub(super) fn compose_with(&self, env_file: &str, seconds: u64, args: &[&str]) -> Output {
         let mut command = docker(seconds);
         clean_env(&mut command)
             .current_dir(&self.dir)
@@ -105,7 +110,7 @@ impl Stack {
         for file in &self.files {
             command.args(["-f", file]);
         }
-        run(command.args(["--env-file", &self.env_file]).args(args))
+        run(command.args(["--env-file", env_file]).args(args))
     }
 
     pub(super) fn container(&self, service: &str) -> Result<String, String> {

@@ -9,7 +9,8 @@
 //!   a missing required variable stops compose naming it; publishing beyond loopback is
 //!   an explicit setting; images can be pinned by digest; every service of every profile
 //!   has a CPU and a memory limit; MAX_CONNECTIONS connections, each holding a full
-//!   MAX_HEADER_BYTES buffer, fit in half the app container's memory limit;
+//!   MAX_HEADER_BYTES buffer, and MAX_BUFFERED_BODY_BYTES of bodies fit in half the app
+//!   container's memory limit;
 //! - `proxy`: the migrate and proxy profiles are valid; the proxy is hardened, limited
 //!   and health-checked;
 //! - `secrets`: `compose.secrets.yml` exists exactly when there is a secret and gives
@@ -18,6 +19,9 @@
 //!   every port on loopback only;
 //! - `picture`: the topology picture that opens `docs/deployment.md` names every service
 //!   of the production stack and every port it publishes, exposes or listens on;
+//! - `lint`: compose-lint on the production stack resolved as the docs deploy it (with
+//!   compose.secrets.yml, both profiles, images pinned by digest) finds nothing at medium
+//!   or above but the proxy's public 80 and 443, each justified on its line;
 //! - `tools`: hadolint on the Dockerfile, promtool on the alert rules, shellcheck and
 //!   `--help` on every script, zizmor and the workflow schema on the workflows, and
 //!   checkov's secret scanner on every generated file;
@@ -37,6 +41,7 @@ use crate::helpers::{Project, clean_env, tail};
 
 mod backup;
 mod development;
+mod lint;
 mod paths;
 mod picture;
 mod production;

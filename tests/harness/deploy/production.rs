@@ -5,7 +5,11 @@
 use serde_json::Value;
 
 use super::{compose, config_of, example_with, production_config};
-use crate::helpers::{Failures, Variant, all_projects, memory, project_name};
+use crate::helpers::{
+    Failures, Variant, all_projects,
+    memory::{self, ClientBuffers},
+    project_name,
+};
 
 /// Records `what` about the app when `ok` does not hold.
 type Expect<'a> = dyn FnMut(bool, &str) + 'a;
@@ -316,10 +320,11 @@ fn every_production_service_has_a_cpu_and_a_memory_limit() {
     failures.assert_none("resource limits");
 }
 
-/// Every connection holding a full header buffer must fit in the app container's memory
-/// limit, as the production env template and compose file set them both.
+/// Every connection holding a full header buffer, and the whole request-body budget,
+/// must fit in the app container's memory limit, as the production env template and
+/// compose file set them.
 #[test]
-fn the_default_connection_limits_fit_the_app_containers_memory() {
+fn the_default_connection_and_body_limits_fit_the_app_containers_memory() {
     let mut failures = Failures::default();
     for project in all_projects() {
         let v = &project.variant;
@@ -331,27 +336,23 @@ fn the_default_connection_limits_fit_the_app_containers_memory() {
             }
         };
         let app = &config["services"]["app"];
-        let setting = |name: &str| app["environment"][name].as_str().and_then(memory::bytes);
+        let buffers = ClientBuffers::from_settings(|name| {
+            app["environment"][name].as_str().and_then(memory::bytes)
+        });
         let limit = app["deploy"]["resources"]["limits"]["memory"]
             .as_str()
             .and_then(memory::bytes);
-        match (
-            setting("MAX_CONNECTIONS"),
-            setting("MAX_HEADER_BYTES"),
-            limit,
-        ) {
-            (Some(connections), Some(header_bytes), Some(limit)) => {
-                if let Err(account) = memory::connections_fit(connections, header_bytes, limit) {
-                    failures.add(v, format!("expected the connections to fit: {account}"));
+        match (buffers, limit) {
+            (Some(buffers), Some(limit)) => {
+                if let Err(account) = memory::buffers_fit(&buffers, limit) {
+                    failures.add(v, format!("expected the client buffers to fit: {account}"));
                 }
             }
             found => failures.add(
                 v,
-                format!(
-                    "expected MAX_CONNECTIONS, MAX_HEADER_BYTES and a memory limit, saw {found:?}"
-                ),
+                format!("expected MAX_CONNECTIONS, MAX_HEADER_BYTES, MAX_BUFFERED_BODY_BYTES and a memory limit, saw {found:?}"),
             ),
         }
     }
-    failures.assert_none("connection limits against memory");
+    failures.assert_none("client buffers against memory");
 }

@@ -1,5 +1,6 @@
 //! Who reaches the pods and whom they reach: the NetworkPolicy admits the ingress
-//! controller and the scraper only, and lets the pods out to the cluster's DNS and the
+//! controller and the scraper only; the one peer trusted to name a client is the
+//! controller's pods, in a pod network no wider than a /16; it lets the pods out to the cluster's DNS and the
 //! ports of the services their variant uses, nothing else; the Ingress serves the
 //! Service's http port over TLS, and it routes the API and its docs but never the probes.
 
@@ -57,6 +58,55 @@ fn only_the_ingress_controller_and_the_scraper_reach_the_pods() {
         );
     }
     failures.assert_none("network");
+}
+
+/// `TRUSTED_PROXIES` in the production overlay: networks of at most 2^16 addresses (a
+/// pod network, not every pod and node), and the public port reachable from the
+/// ingress controller's pods only, by namespace and labels.
+#[test]
+fn only_the_ingress_controllers_pods_may_name_a_client() {
+    let mut failures = Failures::default();
+    for rendered in each_rendered(&mut failures) {
+        let v = rendered.variant();
+        let trusted = rendered
+            .settings()
+            .get("TRUSTED_PROXIES")
+            .cloned()
+            .unwrap_or_default();
+        let widest = trusted
+            .split(',')
+            .map(|entry| {
+                entry
+                    .trim()
+                    .split_once('/')
+                    .map_or(Some(32), |(_, bits)| bits.parse::<u32>().ok())
+            })
+            .min()
+            .flatten();
+        failures.check(
+            !trusted.trim().is_empty() && widest.is_some_and(|bits| bits >= 16),
+            v,
+            format!(
+                "TRUSTED_PROXIES: expected the pod network, no wider than a /16, saw `{trusted}`"
+            ),
+        );
+        let public = &rendered.one("NetworkPolicy")["spec"]["ingress"][0];
+        let peers = public["from"].as_array().cloned().unwrap_or_default();
+        let controller_only = !peers.is_empty()
+            && peers.iter().all(|peer| {
+                ["namespaceSelector", "podSelector"].iter().all(|selector| {
+                    peer[selector]["matchLabels"]
+                        .as_object()
+                        .is_some_and(|labels| !labels.is_empty())
+                })
+            });
+        failures.check(
+            controller_only,
+            v,
+            format!("the public port: expected the ingress controller's pods only (a namespace and pod labels), saw {public}"),
+        );
+    }
+    failures.assert_none("trusted proxies");
 }
 
 /// Whether a request for `path` takes an Ingress path entry, by its `pathType`.

@@ -1,14 +1,17 @@
 //! The service's settings on Kubernetes: the ConfigMap holds every setting the service
 //! reads, as `.env.production.example` (or `production/config.env`) has it, the overlay
 //! runs the image the compose file runs, migrations run in an init container with the
-//! same image and settings, and every connection holding a full header buffer fits in
-//! the pod's memory limit.
+//! same image and settings, and every connection holding a full header buffer, with the
+//! whole request-body budget, fits in half the pod's memory limit.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Rendered, each_rendered};
 use crate::helpers::{
-    Failures, Variant, memory, secrets_of, settings::variables_read_by_the_service,
+    Failures, Variant,
+    memory::{self, ClientBuffers},
+    secrets_of,
+    settings::variables_read_by_the_service,
 };
 
 #[test]
@@ -148,31 +151,24 @@ fn the_manifests_set_every_setting_as_the_production_env_template_does() {
 }
 
 #[test]
-fn the_connection_limits_fit_the_pods_memory_limit() {
+fn the_connection_and_body_limits_fit_the_pods_memory_limit() {
     let mut failures = Failures::default();
     for rendered in each_rendered(&mut failures) {
         let limit = rendered.app()["resources"]["limits"]["memory"]
             .as_str()
             .and_then(memory::bytes);
-        let settings = (
-            rendered.setting("MAX_CONNECTIONS"),
-            rendered.setting("MAX_HEADER_BYTES"),
-            limit,
-        );
-        match settings {
-            (Some(connections), Some(header_bytes), Some(limit)) => {
-                if let Err(account) = memory::connections_fit(connections, header_bytes, limit) {
+        match (ClientBuffers::from_settings(|name| rendered.setting(name)), limit) {
+            (Some(buffers), Some(limit)) => {
+                if let Err(account) = memory::buffers_fit(&buffers, limit) {
                     let v = rendered.variant();
-                    failures.add(v, format!("expected the connections to fit: {account}"));
+                    failures.add(v, format!("expected the client buffers to fit: {account}"));
                 }
             }
             found => failures.add(
                 rendered.variant(),
-                format!(
-                    "expected MAX_CONNECTIONS, MAX_HEADER_BYTES and a memory limit, saw {found:?}"
-                ),
+                format!("expected MAX_CONNECTIONS, MAX_HEADER_BYTES, MAX_BUFFERED_BODY_BYTES and a memory limit, saw {found:?}"),
             ),
         }
     }
-    failures.assert_none("connection limits against the pod's memory");
+    failures.assert_none("client buffers against the pod's memory");
 }
