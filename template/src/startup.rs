@@ -172,12 +172,12 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .map_response(with_security_headers)
         // Only where browsers on other origins may call: without origins it has nothing to allow.
         .option_layer(cors(http))
-        .layer(axum::error_handling::HandleErrorLayer::new(refusal))
-        .filter(body_limit::RefuseAnnouncedExcess { max_bytes: http.max_body_bytes })
         .layer(axum::middleware::from_fn_with_state(
             body_limit::BodyBudget::new(http.max_buffered_body_bytes, http.max_body_bytes),
             body_limit::reserve,
         ))
+        .layer(axum::error_handling::HandleErrorLayer::new(refusal))
+        .filter(body_limit::RefuseAnnouncedExcess { max_bytes: http.max_body_bytes })
         .timeout(http.request_timeout())
         .layer(CatchPanicLayer::custom(|_panic| {
             AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
