@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::{config_of, example_with, run_tool};
-use crate::helpers::{Failures, Project, all_projects, project_name, work_dir};
+use crate::helpers::{Failures, Project, Variant, all_projects, project_name, work_dir};
 
 /// What the design publishes to the internet: compose-lint's rule and the port lines.
 const BY_DESIGN: &str = "CL-0005";
@@ -45,63 +45,62 @@ fn resolved_stack(project: &Project) -> Result<String, String> {
     Ok(path.to_string_lossy().into_owned())
 }
 
+/// compose-lint's JSON report on the resolved stack of `project`.
+fn lint(project: &Project) -> Result<Value, String> {
+    let resolved = resolved_stack(project)
+        .map_err(|error| format!("the production stack does not resolve:\n{error}"))?;
+    let output = run_tool(
+        project,
+        "compose-lint",
+        &[
+            "check",
+            "--format",
+            "json",
+            "--fail-on",
+            "medium",
+            &resolved,
+        ],
+    );
+    serde_json::from_slice(&output.stdout).map_err(|_| {
+        format!(
+            "compose-lint gave no JSON report:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// Each finding at medium or above is the design's, and the linter read everything.
+fn only_the_design(failures: &mut Failures, v: &Variant, report: &Value) {
+    for finding in report["findings"].as_array().into_iter().flatten() {
+        let by_design = finding["rule_id"] == BY_DESIGN && finding["service"] == "proxy";
+        let serious = finding["severity"] != "low" && finding["severity"] != "info";
+        failures.check(
+            by_design || !serious,
+            v,
+            format!(
+                "compose-lint: {} {} on {}: {}",
+                finding["severity"], finding["rule_id"], finding["service"], finding["message"]
+            ),
+        );
+    }
+    for errors in ["errors", "warnings"] {
+        let listed = &report[errors];
+        failures.check(
+            listed.as_array().is_none_or(Vec::is_empty),
+            v,
+            format!("compose-lint {errors}: {listed}"),
+        );
+    }
+}
+
 #[test]
 fn compose_lint_finds_nothing_at_medium_or_above_but_the_public_proxy() {
     let mut failures = Failures::default();
     for project in all_projects() {
         let v = &project.variant;
-        let resolved = match resolved_stack(&project) {
-            Ok(resolved) => resolved,
-            Err(error) => {
-                failures.add(
-                    v,
-                    format!("the production stack does not resolve:\n{error}"),
-                );
-                continue;
-            }
-        };
-        let output = run_tool(
-            &project,
-            "compose-lint",
-            &[
-                "check",
-                "--format",
-                "json",
-                "--fail-on",
-                "medium",
-                &resolved,
-            ],
-        );
-        let Ok(report) = serde_json::from_slice::<Value>(&output.stdout) else {
-            failures.add(
-                v,
-                format!(
-                    "compose-lint gave no JSON report:\n{}",
-                    String::from_utf8_lossy(&output.stderr)
-                ),
-            );
-            continue;
-        };
-        let findings = report["findings"].as_array().cloned().unwrap_or_default();
-        for finding in &findings {
-            let by_design = finding["rule_id"] == BY_DESIGN && finding["service"] == "proxy";
-            let serious = finding["severity"] != "low" && finding["severity"] != "info";
-            failures.check(
-                by_design || !serious,
-                v,
-                format!(
-                    "compose-lint: {} {} on {}: {}",
-                    finding["severity"], finding["rule_id"], finding["service"], finding["message"]
-                ),
-            );
-        }
-        for errors in ["errors", "warnings"] {
-            let listed = &report[errors];
-            failures.check(
-                listed.as_array().is_none_or(Vec::is_empty),
-                v,
-                format!("compose-lint {errors}: {listed}"),
-            );
+        match lint(&project) {
+            Ok(report) => only_the_design(&mut failures, v, &report),
+            Err(error) => failures.add(v, error),
         }
         let source = project.read("compose.production.yml");
         for port in PUBLIC_PORTS {
