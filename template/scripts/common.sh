@@ -6,7 +6,8 @@
 setting() {
     local file=${env_file:?the calling script sets env_file}
     [ -f "$file" ] || return 0
-    grep -E "^$1=" "$file" | tail -n 1 | cut -d= -f2- | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'\$/\1/"
+    # A missing name is no failure, even under the callers' `set -o pipefail`.
+    { grep -E "^$1=" "$file" || true; } | tail -n 1 | cut -d= -f2- | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'\$/\1/"
 }
 
 # The comment block at the top of the calling script, as its --help text.

@@ -14,7 +14,8 @@
 //! - `proxy`: the migrate and proxy profiles are valid; the proxy is hardened, limited
 //!   and health-checked;
 //! - `secrets`: `compose.secrets.yml` exists exactly when there is a secret and gives
-//!   every secret as a file, none in the environment;
+//!   every secret as a file, none in the environment; deploy.sh, which adds it by
+//!   default, stops naming a missing secret file before it changes anything;
 //! - `development`: `compose.yml` is valid with and without its profiles, and publishes
 //!   every port on loopback only;
 //! - `picture`: the topology picture that opens `docs/deployment.md` names every service

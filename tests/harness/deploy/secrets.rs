@@ -1,11 +1,12 @@
 //! `compose.secrets.yml`, the way to give secrets as files: present exactly when the
-//! variant has a secret (its `[conditional]` in `template/cargo-generate.toml`), and
-//! each secret a mounted file named by `NAME_FILE`, never an environment variable.
+//! variant has a secret (its `[conditional]` in `template/cargo-generate.toml`), each
+//! secret a mounted file named by `NAME_FILE`, never an environment variable; and
+//! `scripts/deploy.sh`, which uses it by default, stops naming a secret file missing.
 
 use serde_json::Value;
 
 use super::{config_of, example_with};
-use crate::helpers::{Failures, Project, Variant, all_projects, secrets_of};
+use crate::helpers::{Failures, Project, Variant, all_projects, clean_env, secrets_of};
 
 /// The condition of `template/cargo-generate.toml` that drops the file without a secret.
 pub const SECRETS_FILE_CONDITION: &str =
@@ -87,4 +88,37 @@ fn the_secrets_file_gives_every_secret_as_a_file_and_none_in_the_environment() {
         }
     }
     failures.assert_none("compose.secrets.yml");
+}
+
+/// Secrets as files are deploy.sh's default: with a secret's file missing it stops at
+/// once, naming the file and the way back to environment variables, before it fetches,
+/// builds or starts anything.
+#[test]
+fn deploy_sh_stops_naming_a_missing_secret_file_before_changing_anything() {
+    let mut failures = Failures::default();
+    for project in all_projects() {
+        let v = &project.variant;
+        let Some(secret) = secrets_of(v).first().map(|name| name.to_ascii_lowercase()) else {
+            continue;
+        };
+        let output = clean_env(&mut project.command("scripts/deploy.sh"))
+            .args(["--env-file", ".env.production.example"])
+            .output()
+            .expect("deploy.sh runs");
+        let said = String::from_utf8_lossy(&output.stderr);
+        failures.check(
+            output.status.code() == Some(1)
+                && said.contains(&format!("secrets/{secret} not found"))
+                && said.contains("--env-secrets")
+                && output.stdout.is_empty(),
+            v,
+            format!(
+                "expected exit 1 naming secrets/{secret} and --env-secrets, with nothing done; saw {:?}, stderr `{}`, stdout `{}`",
+                output.status.code(),
+                said.trim(),
+                String::from_utf8_lossy(&output.stdout).trim()
+            ),
+        );
+    }
+    failures.assert_none("deploy.sh without its secret files");
 }
