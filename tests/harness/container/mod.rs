@@ -22,8 +22,8 @@
 //!   another address in `X-Forwarded-For` gains nothing;
 //! - drain (`runtime.rs`, load in `load.rs`): stopped under load, no request fails and
 //!   the service exits 0 within the grace period;
-//! - telemetry (`telemetry.rs`, stand-in backends in `upstreams.rs`): a traced request's
-//!   span reaches an OTLP receiver, a server error reaches a Sentry endpoint;
+//! - telemetry (`telemetry.rs`, stand-in backends in `upstreams.rs`): a request's span,
+//!   in the trace its access line names, reaches an OTLP receiver, a server error reaches a Sentry endpoint;
 //! - replicas (`replicas.rs`, Postgres variants): three started at once on an empty
 //!   database, then replaced one by one from `:1` to `:2` behind a Caddy, under load,
 //!   failing nothing and sending nothing to an upstream that is never ready.

@@ -6,8 +6,8 @@ use std::process::Command;
 use super::Deployment;
 use crate::helpers::{http, project_name, run, succeeded};
 
-/// The trace the checked request carries in its `traceparent`.
-const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
+/// The request id the checked request carries, to find its access line.
+const TRACED_REQUEST: &str = "e2e-traced-request";
 
 impl Deployment<'_> {
     /// A traced request's span reaches the OTLP receiver by the time the service has
@@ -22,7 +22,8 @@ impl Deployment<'_> {
         Ok(())
     }
 
-    /// Stopping the service flushes its exporter: the span must be there by then.
+    /// Stopping the service flushes its exporter: the span must be there by then, in the
+    /// trace its access line names (the service's own: a caller's is not trusted).
     fn check_trace_export(&self) -> Result<(), String> {
         let stack = self.stack()?;
         succeeded(
@@ -34,22 +35,33 @@ impl Deployment<'_> {
             &self.published,
             "GET",
             "/api/v1/items/424242",
-            &[("traceparent", &format!("00-{TRACE_ID}-b7ad6b7169203331-01"))],
+            &[("x-request-id", TRACED_REQUEST)],
             "",
         )?;
         succeeded(&stack.compose(120, &["stop", "app"]), "stop")?;
-        let trace_id: Vec<u8> = (0..32)
+        let logs = succeeded(
+            &stack.compose(60, &["logs", "--no-log-prefix", "--no-color", "app"]),
+            "compose logs",
+        )?;
+        let trace_id = logs
+            .lines()
+            .filter(|line| line.contains(TRACED_REQUEST))
+            .find_map(|line| line.split("\"trace_id\":\"").nth(1)?.get(..32))
+            .ok_or_else(|| {
+                format!("no log line of request {TRACED_REQUEST} names its trace_id:\n{logs}")
+            })?;
+        let trace_bytes: Vec<u8> = (0..32)
             .step_by(2)
-            .map(|i| u8::from_str_radix(&TRACE_ID[i..i + 2], 16).unwrap_or(0))
+            .map(|i| u8::from_str_radix(&trace_id[i..i + 2], 16).unwrap_or(0))
             .collect();
         let exported = self
             .otlp
             .received()
             .iter()
-            .any(|body| body.windows(16).any(|w| w == trace_id));
+            .any(|body| body.windows(16).any(|w| w == trace_bytes));
         if !exported {
             return Err(format!(
-                "no span of trace {TRACE_ID} reached the OTLP receiver ({} exports)",
+                "no span of trace {trace_id} reached the OTLP receiver ({} exports)",
                 self.otlp.received().len()
             ));
         }
