@@ -117,8 +117,8 @@ fn each_client_has_its_own_bucket(stack: &Stack, proxy_address: &str) -> Result<
     );
     let image = stack.inspect(&proxy, "{{.Config.Image}}");
     let (greedy, other) = (
-        Client::start(&network, &image)?,
-        Client::start(&network, &image)?,
+        Client::start(stack, &network, &image)?,
+        Client::start(stack, &network, &image)?,
     );
     let url = format!("https://{proxy_address}/api/v1/items");
     let started = Instant::now();
@@ -163,7 +163,7 @@ struct Client {
 }
 
 impl Client {
-    fn start(network: &str, image: &str) -> Result<Self, String> {
+    fn start(stack: &Stack, network: &str, image: &str) -> Result<Self, String> {
         let container = succeeded(
             &run(docker(60).args([
                 "run",
@@ -180,13 +180,7 @@ impl Client {
         )?
         .trim()
         .to_owned();
-        let output = run(docker(60).args([
-            "inspect",
-            "--format",
-            "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
-            &container,
-        ]));
-        let address = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        let address = stack.ip(&container);
         Ok(Self { container, address })
     }
 

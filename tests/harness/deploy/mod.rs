@@ -96,6 +96,11 @@ fn production_config(project: &Project, extra: &[&str]) -> Result<Value, String>
     )
 }
 
+/// The production stack with both its profiles, migrate and proxy.
+fn production_stack(project: &Project) -> Result<Value, String> {
+    production_config(project, &["--profile", "migrate", "--profile", "proxy"])
+}
+
 /// The example settings with `replacements` (`NAME=value` lines) applied, in a file.
 fn example_with(project: &Project, name: &str, replacements: &[(&str, &str)]) -> String {
     let mut settings = project.read(".env.production.example");

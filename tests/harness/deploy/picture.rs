@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::production_config;
+use super::production_stack;
 use crate::helpers::{Failures, all_projects};
 
 /// The first Mermaid block of `markdown`.
@@ -45,14 +45,13 @@ fn the_topology_picture_names_every_service_and_port_of_the_production_stack() {
             failures.add(v, "docs/deployment.md has no Mermaid picture");
             continue;
         };
-        let config =
-            match production_config(&project, &["--profile", "proxy", "--profile", "migrate"]) {
-                Ok(config) => config,
-                Err(error) => {
-                    failures.add(v, format!("config failed:\n{error}"));
-                    continue;
-                }
-            };
+        let config = match production_stack(&project) {
+            Ok(config) => config,
+            Err(error) => {
+                failures.add(v, format!("config failed:\n{error}"));
+                continue;
+            }
+        };
         let services = config["services"].as_object().cloned().unwrap_or_default();
         for (name, service) in &services {
             let node = format!("    {name}[");

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{compose, config_of, example_with, production_config};
+use super::{compose, config_of, example_with, production_config, production_stack};
 use crate::helpers::{
     Failures, Variant, all_projects,
     memory::{self, ClientBuffers},
@@ -299,14 +299,13 @@ fn every_production_service_has_a_cpu_and_a_memory_limit() {
     let mut failures = Failures::default();
     for project in all_projects() {
         let v = &project.variant;
-        let config =
-            match production_config(&project, &["--profile", "proxy", "--profile", "migrate"]) {
-                Ok(config) => config,
-                Err(error) => {
-                    failures.add(v, format!("config failed:\n{error}"));
-                    continue;
-                }
-            };
+        let config = match production_stack(&project) {
+            Ok(config) => config,
+            Err(error) => {
+                failures.add(v, format!("config failed:\n{error}"));
+                continue;
+            }
+        };
         let services = config["services"].as_object().cloned().unwrap_or_default();
         for (name, service) in services {
             let limits = &service["deploy"]["resources"]["limits"];

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::production_config;
+use super::{production_config, production_stack};
 use crate::helpers::{Failures, all_projects};
 
 #[test]
@@ -11,17 +11,16 @@ fn the_migrate_and_proxy_profiles_are_valid() {
     let mut failures = Failures::default();
     for project in all_projects() {
         let v = &project.variant;
-        let config =
-            match production_config(&project, &["--profile", "migrate", "--profile", "proxy"]) {
-                Ok(config) => config,
-                Err(error) => {
-                    failures.add(
-                        v,
-                        format!("profiles migrate and proxy: config failed:\n{error}"),
-                    );
-                    continue;
-                }
-            };
+        let config = match production_stack(&project) {
+            Ok(config) => config,
+            Err(error) => {
+                failures.add(
+                    v,
+                    format!("profiles migrate and proxy: config failed:\n{error}"),
+                );
+                continue;
+            }
+        };
         let migrate = &config["services"]["migrate"];
         failures.check(
             migrate["command"] == serde_json::json!(["migrate"]),
