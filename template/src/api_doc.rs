@@ -17,11 +17,13 @@ use utoipa::{
         self, Content, HeaderBuilder, ObjectBuilder, Ref, RefOr, Required, Type,
         path::{Operation, ParameterBuilder, ParameterIn},
         response::{Response, ResponseBuilder},
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     },
 };
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::{
+    auth,
     error::{AppError, PROBLEM_JSON, Problem},
     request_id,
     routes::{self, API_PREFIX},
@@ -42,7 +44,9 @@ const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self
     info(description = "Errors are RFC 9457 problem details (`application/problem+json`, schema \
         `Problem`), with the request's id in `request_id`: 404 for a path with no route, 405 with \
         `Allow` for a method a route does not take, and each operation's own statuses below. \
-        `/api/v1` is rate limited per client (429 with `Retry-After`); the probes are not."),
+        `/api/v1` is rate limited per client (429 with `Retry-After`) and needs a bearer token \
+        (JWT) granting each operation's scope (401 without a valid one, 403 without the scope); \
+        the probes need neither."),
     components(schemas(Problem)),
     tags(
         (name = "health", description = "Probes for orchestrators and load balancers"),
@@ -57,13 +61,23 @@ pub fn document(paths: openapi::OpenApi) -> openapi::OpenApi {
     // utoipa names the package's license, an empty one when Cargo.toml declares none.
     document.info.license.take_if(|license| license.name.is_empty());
     document.merge(paths);
+    document.components.get_or_insert_with(Default::default).add_security_scheme(
+        auth::SECURITY_SCHEME,
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some("A JWT from the identity provider, or from `dev-token` in development"))
+                .build(),
+        ),
+    );
     add_shared_parts(&mut document);
     document
 }
 
 /// Prints the document this build serves, as `openapi.json` holds it.
 pub fn print() -> anyhow::Result<()> {
-    let (_, paths) = routes::router(None);
+    let (_, paths) = routes::router(None, None);
     std::io::Write::write_all(&mut std::io::stdout(), to_json(&document(paths)).as_bytes())?;
     Ok(())
 }

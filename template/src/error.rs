@@ -9,7 +9,7 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{db, request_id};
+use crate::{auth::Refusal, db, request_id};
 
 /// What a 503 asks clients to wait before retrying, in seconds.
 const RETRY_AFTER_SECS: u64 = 5;
@@ -34,6 +34,10 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("{0}")]
     Conflict(String),
+    /// The caller's bearer token is missing, not valid, or short of a scope; or there is
+    /// no key to check it with yet.
+    #[error("{}", auth_detail(*.0))]
+    Auth(Refusal),
     /// Over `REQUEST_TIMEOUT_SECS`. Not 408: clients resend a 408 on their own, and a
     /// write that timed out may have been committed.
     #[error("the request took longer than the service allows; it may or may not have taken effect")]
@@ -65,6 +69,9 @@ impl AppError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Auth(Refusal::Missing | Refusal::Invalid) => StatusCode::UNAUTHORIZED,
+            Self::Auth(Refusal::InsufficientScope(_)) => StatusCode::FORBIDDEN,
+            Self::Auth(Refusal::NoKeys) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Busy | Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -77,9 +84,30 @@ impl AppError {
         match self {
             Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
             Self::Busy => Some(BUSY_RETRY_AFTER_SECS),
-            Self::Unavailable { .. } => Some(RETRY_AFTER_SECS),
+            Self::Unavailable { .. } | Self::Auth(Refusal::NoKeys) => Some(RETRY_AFTER_SECS),
             _ => None,
         }
+    }
+}
+
+/// What a refused caller is told: nothing about why a token failed, which would help
+/// an attacker more than a client.
+fn auth_detail(refusal: Refusal) -> String {
+    match refusal {
+        Refusal::Missing => "this operation needs a bearer token".into(),
+        Refusal::Invalid => "the bearer token is not valid".into(),
+        Refusal::InsufficientScope(scope) => format!("the bearer token does not grant the scope {scope}"),
+        Refusal::NoKeys => "the keys that verify tokens are unavailable; retry later".into(),
+    }
+}
+
+/// RFC 6750's challenge for a refused caller: no error code when no token was sent.
+fn www_authenticate(refusal: Refusal) -> Option<String> {
+    match refusal {
+        Refusal::Missing => Some("Bearer".into()),
+        Refusal::Invalid => Some(r#"Bearer error="invalid_token""#.into()),
+        Refusal::InsufficientScope(scope) => Some(format!(r#"Bearer error="insufficient_scope", scope="{scope}""#)),
+        Refusal::NoKeys => None,
     }
 }
 
@@ -139,8 +167,9 @@ impl IntoResponse for AppError {
                 tracing::warn!(error = %self, %cause, "request failed: a dependency is unavailable");
                 self.to_string()
             }
-            // Shedding under load, not a fault: the access line's 503 says it.
-            Self::Busy => self.to_string(),
+            // Shedding under load, not a fault: the access line's 503 says it. Missing
+            // keys were logged where they were found missing.
+            Self::Busy | Self::Auth(_) => self.to_string(),
             _ if status.is_server_error() => {
                 tracing::error!(error = %self, cause = ?self, "request failed");
                 "an internal error occurred".to_owned()
@@ -157,6 +186,11 @@ impl IntoResponse for AppError {
         let mut response = (status, [(header::CONTENT_TYPE, PROBLEM_JSON)], Json(body)).into_response();
         if let Some(seconds) = self.retry_after_secs() {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Self::Auth(refusal) = self
+            && let Some(challenge) = www_authenticate(refusal).and_then(|challenge| HeaderValue::try_from(challenge).ok())
+        {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
         }
         response
     }

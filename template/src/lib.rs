@@ -1,6 +1,7 @@
 //! {{project-name}}: an HTTP service on axum, tokio and sqlx.
 
 pub mod api_doc;
+pub mod auth;
 pub mod body_limit;
 {% if redis -%}
 pub mod cache;

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use {{crate_name}}::{
     config::{Cli, Command, Config},
-    api_doc, db, healthcheck, shutdown, startup, telemetry,
+    api_doc, auth, db, healthcheck, shutdown, startup, telemetry,
 };
 
 #[tokio::main]
@@ -13,6 +13,7 @@ async fn main() -> ExitCode {
         Command::Migrate => migrate(cli.config).await,
         Command::Healthcheck => healthcheck::run(&cli.config.http).await,
         Command::Openapi => api_doc::print(),
+        Command::DevToken(args) => auth::print_development_token(&cli.config, &args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

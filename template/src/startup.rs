@@ -20,7 +20,9 @@ use tower_http::{
 use tracing::Level;
 
 use crate::{
-    api_doc, body_limit,
+    api_doc,
+    auth::{self, Verifier},
+    body_limit,
     config::{Config, HttpConfig},
     db::{self, DbPool},
     error::AppError,
@@ -41,6 +43,7 @@ pub struct App {
     recorder: PrometheusHandle,
     state: AppState,
     limits: Limits,
+    verifier: Option<Verifier>,
 }
 
 impl App {
@@ -60,7 +63,8 @@ impl App {
         let state = AppState::new(&config, db)?;
         // Ready or not from the first request on; then kept current by `run_until_stopped`.
         state.readiness.check(&state).await;
-        let router = router(state.clone(), &config);
+        let verifier = auth::verifier(&config.auth).await?;
+        let router = router(state.clone(), &config, verifier.as_ref());
         let limits = Limits::from(&config.http);
         let open_file_limit = server::raise_open_file_limit().context("could not raise the open-file limit")?;
         if open_file_limit < limits.max_connections as u64 + RESERVED_FILES {
@@ -83,6 +87,7 @@ impl App {
             recorder,
             state,
             limits,
+            verifier,
         })
     }
 
@@ -103,6 +108,7 @@ impl App {
     ) -> anyhow::Result<()> {
         let upkeep = monitoring::keep_up(self.recorder);
         let checks = tokio::spawn(self.state.readiness.clone().keep_checking(self.state.clone()));
+        let key_refreshes = self.verifier.as_ref().and_then(Verifier::keep_fresh).map(tokio::spawn);
         // Both servers stop on the one signal: the public one drains, the metrics one
         // answers scrapes until then.
         let (stopping, stop) = watch::channel(());
@@ -117,6 +123,9 @@ impl App {
         );
         upkeep.abort();
         checks.abort();
+        if let Some(key_refreshes) = key_refreshes {
+            key_refreshes.abort();
+        }
         served.context("the HTTP server failed")?;
         metrics_served.context("the metrics server failed")?;
         if tokio::time::timeout(DATABASE_CLOSE_TIMEOUT, self.state.db.close()).await.is_err() {
@@ -147,7 +156,7 @@ const DATABASE_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 const RESERVED_FILES: u64 = 64;
 
 /// The complete HTTP stack: routes, then middleware from the outside in.
-pub fn router(state: AppState, config: &Config) -> Router {
+pub fn router(state: AppState, config: &Config, verifier: Option<&Verifier>) -> Router {
     let (http, rate_limit) = (&config.http, &config.rate_limit);
     let middleware = ServiceBuilder::new()
         // Outermost, so that requests refused by any layer below are counted too.
@@ -182,7 +191,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(CatchPanicLayer::custom(|_panic| {
             AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
         }));
-    let (routes, paths) = routes::router(rate_limit::layer(rate_limit));
+    let (routes, paths) = routes::router(rate_limit::layer(rate_limit), verifier);
     let routes = routes.merge(api_doc::router(&api_doc::document(paths), http.api_docs));
     routes::with_fallbacks(routes)
         .layer(DefaultBodyLimit::max(http.max_body_bytes))

@@ -160,7 +160,7 @@ async fn logs_are_json_lines_carrying_the_request_id() {
     let database = TestDatabase::create().await;
     let server = Server::start(&database, &[]);
 
-    reqwest::Client::new()
+    support::api_client()
         .get(server.url("/api/v1/items/424242"))
         .header("x-request-id", "trace-me-123")
         .send()
@@ -436,7 +436,7 @@ async fn each_api_request_gets_one_access_line_with_route_status_latency_and_id(
     let database = TestDatabase::create().await;
     let server = Server::start(&database, &[]);
 
-    reqwest::Client::new()
+    support::api_client()
         .get(server.url("/api/v1/items/424242"))
         .header("x-request-id", "access-1")
         .send()
@@ -488,7 +488,7 @@ async fn every_line_logged_before_sigterm_is_written_before_exit() {
     let database = TestDatabase::create().await;
     let server = Server::start(&database, &[]);
 
-    let client = reqwest::Client::new();
+    let client = support::api_client();
     for _ in 0..200 {
         client.get(server.url("/api/v1/items/424242")).send().await.expect("request sent");
     }
@@ -504,7 +504,7 @@ async fn a_long_query_string_is_logged_cut_short() {
     let database = TestDatabase::create().await;
     let server = Server::start(&database, &[]);
 
-    reqwest::Client::new()
+    support::api_client()
         .get(server.url(&format!("/api/v1/items?padding={}", "x".repeat(60_000))))
         .send()
         .await
@@ -570,7 +570,9 @@ async fn a_client_that_stops_reading_is_disconnected_after_the_send_timeout() {
 async fn a_body_past_the_buffered_body_budget_is_answered_503_before_it_is_read() {
     let database = TestDatabase::create().await;
     let server = Server::start(&database, &[("MAX_BODY_BYTES", "1000000"), ("MAX_BUFFERED_BODY_BYTES", "2000000")]);
-    let head = b"POST /api/v1/items HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{\"name\": \"";
+    let token = support::dev_token();
+    let head = ["POST /api/v1/items HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer ", &token, "\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{\"name\": \""].concat();
+    let head = head.as_bytes();
     let mut unfinished: Vec<TcpStream> = (0..2).map(|_| server.connect()).collect();
     for connection in &mut unfinished {
         connection.write_all(head).expect("headers and the start of a body sent");
@@ -583,4 +585,58 @@ async fn a_body_past_the_buffered_body_budget_is_answered_503_before_it_is_read(
     let shed = read_until(&mut third, b"HTTP/1.1 503", Instant::now() + Duration::from_secs(5));
     drop(unfinished);
     assert!(shed, "expected 503 within 5 s for a third 1 MB body over a 2 MB budget, saw no such answer");
+}
+
+#[test]
+fn production_without_a_key_to_verify_tokens_is_refused_naming_the_settings() {
+    let output = run(&[], &[("APP_ENV", "production"), ("DATABASE_URL", "postgres://app:real-password@db:5432/app")]);
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "production started without a key");
+    for setting in ["AUTH_JWKS_URL", "AUTH_PUBLIC_KEY_FILE", "AUTH_HMAC_SECRET", "AUTH_DISABLED"] {
+        assert!(stderr.contains(setting), "the error does not name {setting}: {stderr}");
+    }
+}
+
+#[test]
+fn production_refuses_the_development_secret_as_the_hmac_secret() {
+    let development_secret = concat!(env!("CARGO_PKG_NAME"), "-development-secret-not-for-production");
+    let env = [("APP_ENV", "production"), ("DATABASE_URL", "postgres://app:real-password@db:5432/app"), ("AUTH_HMAC_SECRET", development_secret)];
+
+    let output = run(&[], &env);
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("AUTH_HMAC_SECRET"), "expected a refusal naming AUTH_HMAC_SECRET, saw: {stderr}");
+}
+
+#[test]
+fn an_hmac_secret_shorter_than_32_bytes_is_refused() {
+    support::assert_refused_naming("AUTH_HMAC_SECRET", "too-short");
+}
+
+#[test]
+fn dev_token_is_refused_in_production() {
+    let output = run(&["dev-token"], &[("APP_ENV", "production"), ("AUTH_HMAC_SECRET", "a-production-secret-of-at-least-32-bytes")]);
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "dev-token printed a token in production: {}", String::from_utf8_lossy(&output.stdout));
+    assert!(stderr.contains("APP_ENV=production"), "the error does not say why: {stderr}");
+}
+
+#[tokio::test]
+async fn a_refused_token_is_logged_with_its_reason_and_subject_never_itself() {
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database, &[]);
+    let token = support::dev_token();
+    let (header_and_claims, _) = token.rsplit_once('.').expect("a token has a signature");
+    let forged = format!("{header_and_claims}.bm90LXRoZS1zaWduYXR1cmU");
+
+    let response = reqwest::Client::new().get(server.url("/api/v1/items")).bearer_auth(&forged).send().await.expect("request sent");
+    let (_, lines) = server.stop();
+
+    assert_eq!(response.status(), 401);
+    let refused: Vec<_> = lines.iter().filter(|line| line.contains("bearer token refused")).collect();
+    assert_eq!(refused.len(), 1, "expected one refusal line, saw:\n{}", lines.join("\n"));
+    assert!(refused[0].contains(r#""level":"INFO""#) && refused[0].contains("bad signature") && refused[0].contains("developer"), "{}", refused[0]);
+    assert!(lines.iter().all(|line| !line.contains(header_and_claims)), "the token was logged:\n{}", lines.join("\n"));
 }

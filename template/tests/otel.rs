@@ -16,7 +16,7 @@ async fn serve_one_traced_request(trusted: &str) -> (Vec<String>, Vec<receiver::
     let database = TestDatabase::create().await;
     let server = Server::start(&database, &[("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()), ("TRUST_CALLER_TRACE", trusted)]);
 
-    reqwest::Client::new()
+    support::api_client()
         // An API request: probes are traced and logged only at debug.
         .get(server.url("/api/v1/items/424242"))
         .header("traceparent", TRACEPARENT)

@@ -31,7 +31,7 @@ async fn a_server_error_is_reported_to_sentry() {
     let pool = DbPool::connect(&database.url).await.expect("database reachable");
     sqlx::query("DROP TABLE items").execute(&pool).await.expect("table dropped");
 
-    let response = reqwest::get(server.url("/api/v1/items")).await.expect("request sent");
+    let response = support::api_client().get(server.url("/api/v1/items")).send().await.expect("request sent");
     assert_eq!(response.status(), 500);
     let (status, _) = server.stop();
     assert!(status.success(), "exit status {status}");
@@ -53,7 +53,7 @@ async fn a_clients_sampled_sentry_trace_records_no_transaction_by_default() {
     let database = TestDatabase::create().await;
     let server = Server::start(&database, &[("SENTRY_DSN", dsn.as_str())]);
 
-    let response = reqwest::Client::new()
+    let response = support::api_client()
         .get(server.url("/api/v1/items"))
         .header("sentry-trace", "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1")
         .send()

@@ -58,12 +58,16 @@ impl Cli {
         let cli = Self::from_arg_matches(&matches)?;
         cli.config
             .check_combination(&matches)
+            .and_then(|()| match cli.command {
+                None | Some(Command::Serve) => cli.config.auth.check_serving(cli.config.app_env),
+                Some(_) => Ok(()),
+            })
             .map_err(|problem| command.error(ErrorKind::ValueValidation, problem))?;
         Ok(cli)
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, Subcommand)]
+#[derive(Debug, Clone, Default, Subcommand)]
 pub enum Command {
     /// Serve HTTP until SIGTERM or SIGINT (the default).
     #[default]
@@ -74,6 +78,8 @@ pub enum Command {
     Healthcheck,
     /// Print the OpenAPI document this build serves (`openapi.json` holds a copy).
     Openapi,
+    /// Print a bearer token for trying the API locally (refused with APP_ENV=production).
+    DevToken(crate::auth::DevTokenArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -89,6 +95,8 @@ pub struct Config {
     pub log: LogConfig,
     #[command(flatten)]
     pub database: DatabaseConfig,
+    #[command(flatten)]
+    pub auth: crate::auth::AuthConfig,
 {%- if redis %}
     #[command(flatten)]
     pub redis: crate::cache::RedisConfig,
@@ -113,6 +121,7 @@ impl Config {
     fn check_combination(&self, matches: &ArgMatches) -> Result<(), String> {
         self.database.check_pool_sizes()?;
         self.http.check_body_budget()?;
+        self.auth.check(self.app_env)?;
         if self.app_env == AppEnv::Production {
             secrets::refuse_placeholders(matches)?;
         }

@@ -73,7 +73,7 @@ fn read_secret(variable: &str, path: &Path) -> Result<String, String> {
 }
 
 /// Words that mark a value copied from an example file rather than set for real.
-const PLACEHOLDERS: &[&str] = &["change_me", "changeme", "postgres:postgres@", "password@"];
+const PLACEHOLDERS: &[&str] = &["change_me", "changeme", "not-for-production", "postgres:postgres@", "password@"];
 
 /// Refuses a secret that still holds a placeholder value, naming its variable; for
 /// production, where every secret must be set for real.

@@ -13,6 +13,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{Json, Path, Query};
 use crate::{
+    auth::{self, Scope, Verifier},
     error::{AppError, Result},
     items::{Item, NewItem},
     state::AppState,
@@ -22,8 +23,11 @@ const MAX_NAME_LEN: usize = 200;
 const MAX_DESCRIPTION_LEN: usize = 2000;
 const MAX_PAGE_SIZE: i64 = 100;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(fetch, remove))
+/// The operations, by the scope a caller's token must grant.
+pub fn router(verifier: Option<&Verifier>) -> OpenApiRouter<AppState> {
+    let read = OpenApiRouter::new().routes(routes!(list)).routes(routes!(fetch));
+    let write = OpenApiRouter::new().routes(routes!(create)).routes(routes!(remove));
+    auth::require(Scope::ItemsRead, verifier, read).merge(auth::require(Scope::ItemsWrite, verifier, write))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

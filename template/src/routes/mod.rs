@@ -10,9 +10,9 @@ use axum::Router;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{error::AppError, rate_limit::RateLimitLayer, state::AppState};
+use crate::{auth::Verifier, error::AppError, rate_limit::RateLimitLayer, state::AppState};
 
-/// Where versioned API routes live: rate limited, unlike the probes.
+/// Where versioned API routes live: rate limited and authenticated, unlike the probes.
 pub const API_PREFIX: &str = "/api/v1";
 
 /// Whether `route` is a probe's: asked every few seconds by orchestrators and load
@@ -21,9 +21,10 @@ pub fn is_probe(route: &str) -> bool {
     matches!(route, "/health" | "/health/ready")
 }
 
-/// The routes, and the OpenAPI paths that describe them.
-pub fn router(rate_limit: Option<RateLimitLayer>) -> (Router<AppState>, OpenApi) {
-    let api = OpenApiRouter::new().nest("/items", items::router());
+/// The routes, and the OpenAPI paths that describe them; the API's checked by
+/// `verifier` (every caller is answered without one).
+pub fn router(rate_limit: Option<RateLimitLayer>, verifier: Option<&Verifier>) -> (Router<AppState>, OpenApi) {
+    let api = OpenApiRouter::new().nest("/items", items::router(verifier));
     let api = match rate_limit {
         Some(rate_limit) => api.layer(rate_limit),
         None => api,
@@ -50,7 +51,7 @@ mod tests {
 
     #[test]
     fn the_probes_are_exactly_the_routes_outside_the_api() {
-        let (_, document) = router(None);
+        let (_, document) = router(None, None);
         for path in document.paths.paths.keys() {
             assert_eq!(is_probe(path), !path.starts_with(API_PREFIX), "route {path}");
         }

@@ -3,6 +3,7 @@
 {% if redis -%}
 mod cache;
 {% endif -%}
+mod auth;
 mod errors;
 mod health;
 mod items;

@@ -2,9 +2,13 @@
 
 use std::sync::Once;
 
-use reqwest::{Client, Response};
+use reqwest::{
+    Client, Response,
+    header::{AUTHORIZATION, HeaderMap, HeaderValue},
+};
 use serde_json::{Value, json};
 use {{crate_name}}::{
+    auth::{DevTokenArgs, Scope, development_token},
     config::{Cli, Config},
     db::DbPool,
     startup::App,
@@ -13,6 +17,7 @@ use {{crate_name}}::{
 pub struct TestApp {
     pub address: String,
     pub metrics_address: String,
+    /// Sends a token granting every scope, when the settings let `dev-token` sign one.
     pub client: Client,
     pub pool: DbPool,
 }
@@ -30,7 +35,9 @@ pub async fn spawn_app(pool: DbPool) -> TestApp {
 
 pub async fn spawn_app_with(pool: DbPool, flags: &[&str]) -> TestApp {
     init_logs();
-    let app = App::build_with_pool(test_config(flags), pool.clone())
+    let config = test_config(flags);
+    let client = client_with_token(&config);
+    let app = App::build_with_pool(config, pool.clone())
         .await
         .expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -39,9 +46,29 @@ pub async fn spawn_app_with(pool: DbPool, flags: &[&str]) -> TestApp {
     TestApp {
         address,
         metrics_address,
-        client: Client::new(),
+        client,
         pool,
     }
+}
+
+/// A development token granting every scope, as `dev-token` prints it.
+pub fn token_for(config: &Config, sub: &str) -> Option<String> {
+    let args = DevTokenArgs {
+        scopes: Scope::ALL.map(|scope| scope.as_str().to_owned()).to_vec(),
+        sub: sub.to_owned(),
+        ttl_secs: 600,
+    };
+    development_token(&config.auth, config.app_env, &args).ok()
+}
+
+/// A client that sends a token granting every scope, when the settings let one be signed.
+fn client_with_token(config: &Config) -> Client {
+    let mut headers = HeaderMap::new();
+    if let Some(token) = token_for(config, "test") {
+        let value = HeaderValue::try_from(format!("Bearer {token}")).expect("a token is a header value");
+        headers.insert(AUTHORIZATION, value);
+    }
+    Client::builder().default_headers(headers).build().expect("the client builds")
 }
 
 /// Logs only when `TEST_LOG` is set, to keep test output readable.

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod tokens;
 {% if sentry or otel -%}
 pub mod receiver;
 {% endif -%}
@@ -42,6 +43,20 @@ pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
         .envs(env.iter().copied())
         .output()
         .expect("the binary runs")
+}
+
+/// A token granting every scope, as `dev-token` prints it for the default settings.
+pub fn dev_token() -> String {
+    let output = run(&["dev-token"], &[]);
+    assert!(output.status.success(), "dev-token failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// A client of the API, sending [`dev_token`] as a caller with every scope would.
+pub fn api_client() -> reqwest::Client {
+    let authorization = reqwest::header::HeaderValue::try_from(format!("Bearer {}", dev_token())).expect("a token is a header value");
+    let headers = reqwest::header::HeaderMap::from_iter([(reqwest::header::AUTHORIZATION, authorization)]);
+    reqwest::Client::builder().default_headers(headers).build().expect("the client builds")
 }
 
 /// Runs the binary with `variable=value` and asserts it refuses to start, naming the variable.

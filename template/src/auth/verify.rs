@@ -1,0 +1,146 @@
+//! Verifies one bearer token: its key, its signature, its claims; and what it grants.
+
+use std::sync::Arc;
+
+use jsonwebtoken::errors::ErrorKind;
+use serde::Deserialize;
+
+use super::{AuthConfig, KeySource, Scope, jwks::Jwks, keys};
+
+/// The longest token looked at: longer ones are refused unparsed. Identity providers'
+/// access tokens are 1 to 2 KiB.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// What a verified token says about its caller.
+#[derive(Debug, Deserialize)]
+pub struct Caller {
+    pub sub: Option<String>,
+    scope: Option<String>,
+    scp: Option<Scopes>,
+}
+
+/// `scp`, as identity providers write it: space separated, or a list.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Scopes {
+    Spaced(String),
+    List(Vec<String>),
+}
+
+impl Caller {
+    pub fn has(&self, scope: Scope) -> bool {
+        let spaced = [self.scope.as_deref(), match &self.scp {
+            Some(Scopes::Spaced(scopes)) => Some(scopes.as_str()),
+            _ => None,
+        }];
+        let listed = match &self.scp {
+            Some(Scopes::List(scopes)) => scopes.as_slice(),
+            _ => &[],
+        };
+        spaced.into_iter().flatten().flat_map(str::split_whitespace).any(|granted| granted == scope.as_str())
+            || listed.iter().any(|granted| granted == scope.as_str())
+    }
+}
+
+/// Why a request was refused, for the client: RFC 6750's answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No bearer token: the client is told only that one is needed.
+    Missing,
+    /// A token that does not verify, whatever the reason (logged, never told).
+    Invalid,
+    /// A valid token without the operation's scope.
+    InsufficientScope(Scope),
+    /// No key to verify with yet: the provider's keys could not be fetched.
+    NoKeys,
+}
+
+/// Checks tokens against the configured keys. Cheap to clone.
+#[derive(Clone)]
+pub struct Verifier(Arc<Keys>);
+
+enum Keys {
+    Fixed(keys::KeySet),
+    Jwks(Arc<Jwks>),
+}
+
+impl Verifier {
+    /// The verifier the settings describe (checked already by the configuration); with
+    /// JWKS, after a first fetch, whose failure is logged and retried on use.
+    pub async fn from_config(config: &AuthConfig) -> anyhow::Result<Self> {
+        let keys = match config.key_source() {
+            KeySource::Jwks(url) => {
+                let jwks = Arc::new(Jwks::new(url, config)?);
+                jwks.refresh().await;
+                Keys::Jwks(jwks)
+            }
+            KeySource::PublicKeyFile(path) => Keys::Fixed(keys::KeySet::single(keys::from_file(path, config)?)),
+            KeySource::HmacSecret(secret) => Keys::Fixed(keys::KeySet::single(keys::hmac(secret, config)?)),
+            KeySource::DevelopmentSecret => {
+                tracing::warn!("no AUTH_* key is set: tokens are verified with the development secret, which `dev-token` signs with");
+                Keys::Fixed(keys::KeySet::single(keys::hmac(&super::dev_token::development_secret(), config)?))
+            }
+        };
+        Ok(Self(Arc::new(keys)))
+    }
+
+    /// The task that keeps fetched keys current, when keys are fetched.
+    pub fn keep_fresh(&self) -> Option<impl std::future::Future<Output = ()> + use<>> {
+        match &*self.0 {
+            Keys::Jwks(jwks) => Some(jwks.clone().keep_fresh()),
+            Keys::Fixed(_) => None,
+        }
+    }
+
+    /// The caller a token stands for, or why it is refused; each refused token is logged
+    /// at `info` with the reason, and its `kid` and claimed `sub` when readable.
+    pub async fn verify(&self, token: &str) -> Result<Caller, Refusal> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(refused(token, "token longer than the limit", None));
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|error| refused(token, &reason(error.kind()), None))?;
+        let kid = header.kid.as_deref();
+        let key = match &*self.0 {
+            Keys::Fixed(keys) => keys.find(None),
+            Keys::Jwks(jwks) => match jwks.current().find(kid) {
+                Some(key) => Some(key),
+                None => {
+                    jwks.refresh().await;
+                    let keys = jwks.current();
+                    if keys.is_empty() {
+                        tracing::warn!(kid, "token not checked: no signing keys, the JWKS endpoint has not answered");
+                        return Err(Refusal::NoKeys);
+                    }
+                    keys.find(kid)
+                }
+            },
+        };
+        let key = key.ok_or_else(|| refused(token, "unknown key id", kid))?;
+        jsonwebtoken::decode::<Caller>(token, &key.key, &key.validation)
+            .map(|data| data.claims)
+            .map_err(|error| refused(token, &reason(error.kind()), kid))
+    }
+}
+
+/// Logs a refused token, never the token itself: its claimed `sub` is unverified.
+fn refused(token: &str, reason: &str, kid: Option<&str>) -> Refusal {
+    let claimed_sub = jsonwebtoken::dangerous::insecure_decode_claims::<Caller>(token).ok().and_then(|claims| claims.sub);
+    let claimed_sub = claimed_sub.as_deref().map(|sub| sub.chars().take(128).collect::<String>());
+    tracing::info!(reason, kid, sub = claimed_sub, "bearer token refused");
+    Refusal::Invalid
+}
+
+fn reason(kind: &ErrorKind) -> String {
+    match kind {
+        ErrorKind::InvalidToken | ErrorKind::Base64(_) | ErrorKind::Json(_) | ErrorKind::Utf8(_) => "malformed token".into(),
+        ErrorKind::InvalidSignature => "bad signature".into(),
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName | ErrorKind::MissingAlgorithm => "algorithm not accepted for the key".into(),
+        ErrorKind::ExpiredSignature => "expired".into(),
+        ErrorKind::ImmatureSignature => "not valid yet (nbf)".into(),
+        ErrorKind::InvalidIssuer => "wrong issuer".into(),
+        ErrorKind::InvalidAudience => "wrong audience".into(),
+        ErrorKind::MissingRequiredClaim(claim) => format!("missing claim {claim}"),
+        ErrorKind::InvalidClaimFormat(claim) => format!("malformed claim {claim}"),
+        other => format!("{other:?}"),
+    }
+}
