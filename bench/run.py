@@ -89,9 +89,12 @@ def milliseconds(text):
 
 
 def load(url, args, seconds):
-    """One wrk run: requests per second and latency percentiles, refusing any failure."""
+    """One wrk run: requests per second and latency percentiles, refusing any failure.
+    Every request carries the service's token, the baselines' too: the same bytes on the
+    wire, and only the service verifies it."""
     run = subprocess.run(
-        ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency",
+         "-H", f"Authorization: {args.authorization}", url],
         capture_output=True,
         text=True,
         timeout=seconds * 4 + 30,
@@ -131,11 +134,11 @@ def compare(pairs, args):
     return {label: (median(service), median(baseline)) for label, (service, baseline) in rounds.items()}, served
 
 
-def create_item(service):
+def create_item(service, authorization):
     request = urllib.request.Request(
         service.url("/api/v1/items"),
         data=json.dumps({"name": "bench", "description": "measured"}).encode(),
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", "authorization": authorization},
     )
     with urllib.request.urlopen(request) as response:
         return json.load(response)["id"]
@@ -162,11 +165,16 @@ def main():
     try:
         with open(log_path, "wb") as log, open(args.work / "baselines.log", "wb") as baseline_log:
             metrics_port = free_port()
-            service = Server("the service", args.service, {**SERVICE_ENV, **database, "METRICS_PORT": str(metrics_port)}, "/health/ready", log)
+            service_env = {**SERVICE_ENV, **database, "METRICS_PORT": str(metrics_port)}
+            service = Server("the service", args.service, service_env, "/health/ready", log)
             servers.append(service)
+            # A token granting every scope, as the service's development settings accept it.
+            token = subprocess.run([args.service, "dev-token"], env={**os.environ, **service_env},
+                                   check=True, capture_output=True, text=True).stdout.strip()
+            args.authorization = f"Bearer {token}"
             time.sleep(1)
             idle_kib = service.memory_kib("VmRSS")
-            item = f"/api/v1/items/{create_item(service)}"
+            item = f"/api/v1/items/{create_item(service, args.authorization)}"
             hello = Server("bare axum", args.hello, {}, "/health", baseline_log)
             items = Server("axum + sqlx", args.items, database, item, baseline_log)
             servers += [hello, items]

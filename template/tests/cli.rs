@@ -589,7 +589,7 @@ async fn a_body_past_the_buffered_body_budget_is_answered_503_before_it_is_read(
 
 #[test]
 fn production_without_a_key_to_verify_tokens_is_refused_naming_the_settings() {
-    let output = run(&[], &[("APP_ENV", "production"), ("DATABASE_URL", "postgres://app:real-password@db:5432/app")]);
+    let output = run(&[], &[("APP_ENV", "production"), ("DATABASE_URL", "postgres://app:s3cr3t-value@db:5432/app")]);
 
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "production started without a key");
@@ -601,7 +601,7 @@ fn production_without_a_key_to_verify_tokens_is_refused_naming_the_settings() {
 #[test]
 fn production_refuses_the_development_secret_as_the_hmac_secret() {
     let development_secret = concat!(env!("CARGO_PKG_NAME"), "-development-secret-not-for-production");
-    let env = [("APP_ENV", "production"), ("DATABASE_URL", "postgres://app:real-password@db:5432/app"), ("AUTH_HMAC_SECRET", development_secret)];
+    let env = [("APP_ENV", "production"), ("DATABASE_URL", "postgres://app:s3cr3t-value@db:5432/app"), ("AUTH_HMAC_SECRET", development_secret)];
 
     let output = run(&[], &env);
 

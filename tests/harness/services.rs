@@ -248,6 +248,8 @@ pub struct Service {
     pub address: String,
     pub metrics_address: String,
     pub log: PathBuf,
+    /// `Bearer <token>`, as the service's own `dev-token` signs it with every scope.
+    pub authorization: String,
 }
 
 impl Service {
@@ -255,19 +257,28 @@ impl Service {
     pub fn spawn(binary: &Path, env: &[(&str, String)], log: &Path) -> Result<Self, String> {
         let (port, metrics_port) = (free_port(), free_port());
         let output = File::create(log).map_err(|e| e.to_string())?;
-        let child = Command::new(binary)
-            .env_clear()
-            .envs([
-                ("HOST", "127.0.0.1".to_owned()),
-                ("PORT", port.to_string()),
-                ("LOG_FORMAT", "json".into()),
-                ("RUST_LOG", "info".into()),
-            ])
-            .env("METRICS_PORT", metrics_port.to_string())
-            // Load from one address would be over the per-client limit, which the service's
-            // own tests cover; the tiers measure other behaviour.
-            .env("RATE_LIMIT_PER_SECOND", "0")
-            .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
+        let command = |args: &[&str]| {
+            let mut command = Command::new(binary);
+            command
+                .args(args)
+                .env_clear()
+                .envs([
+                    ("HOST", "127.0.0.1".to_owned()),
+                    ("PORT", port.to_string()),
+                    ("LOG_FORMAT", "json".into()),
+                    ("RUST_LOG", "info".into()),
+                ])
+                .env("METRICS_PORT", metrics_port.to_string())
+                // Load from one address would be over the per-client limit, which the
+                // service's own tests cover; the tiers measure other behaviour.
+                .env("RATE_LIMIT_PER_SECOND", "0")
+                .envs(env.iter().map(|(name, value)| (*name, value.as_str())));
+            command
+        };
+        let token = run(&mut command(&["dev-token"]));
+        succeeded(&token, "dev-token")?;
+        let authorization = format!("Bearer {}", String::from_utf8_lossy(&token.stdout).trim());
+        let child = command(&[])
             .stdout(output.try_clone().map_err(|e| e.to_string())?)
             .stderr(output)
             .spawn()
@@ -277,6 +288,7 @@ impl Service {
             address: format!("127.0.0.1:{port}"),
             metrics_address: format!("127.0.0.1:{metrics_port}"),
             log: log.to_owned(),
+            authorization,
         })
     }
 
@@ -308,8 +320,15 @@ impl Service {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// `GET path` as a caller with every scope.
     pub fn get(&self, path: &str) -> Result<Response, String> {
-        exchange(&self.address, "GET", path, &[], "")
+        exchange(
+            &self.address,
+            "GET",
+            path,
+            &[("authorization", &self.authorization)],
+            "",
+        )
     }
 
     pub fn post_item(&self, name: &str) -> Result<Response, String> {
@@ -317,7 +336,10 @@ impl Service {
             &self.address,
             "POST",
             "/api/v1/items",
-            &[("content-type", "application/json")],
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &self.authorization),
+            ],
             &format!(r#"{{"name":"{name}"}}"#),
         )
     }

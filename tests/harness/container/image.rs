@@ -181,6 +181,7 @@ impl Deployment<'_> {
         // The drain fact loads the service from one address, far over the per-client
         // limit, which the service's own tests cover.
         set("RATE_LIMIT_PER_SECOND", "0".into());
+        set("AUTH_HMAC_SECRET", super::AUTH_SECRET.into());
         if let Some(database) = &self.database {
             create_database(database)?;
             set(

@@ -20,20 +20,22 @@ pub(super) struct Load {
 }
 
 impl Load {
-    pub(super) fn start(address: &str, paths: Vec<String>) -> Self {
+    pub(super) fn start(address: &str, paths: Vec<String>, authorization: &str) -> Self {
         let stopping = Arc::new(AtomicBool::new(false));
         let deadline = Instant::now() + Duration::from_secs(300);
         let workers = (0..4)
             .map(|worker| {
                 let (address, paths, stopping) =
                     (address.to_owned(), paths.clone(), Arc::clone(&stopping));
+                let authorization = authorization.to_owned();
                 thread::spawn(move || {
                     let (mut served, mut failed) = (0, Vec::new());
                     for path in paths.iter().cycle().skip(worker) {
                         if stopping.load(Ordering::SeqCst) || Instant::now() > deadline {
                             break;
                         }
-                        match http(&address, "GET", path, &[], "") {
+                        let headers = [("authorization", authorization.as_str())];
+                        match http(&address, "GET", path, &headers, "") {
                             Ok((200, _)) => served += 1,
                             Ok((status, body)) => failed.push(format!("{path}: {status} {body}")),
                             Err(error) => failed.push(format!("{path}: {error}")),
@@ -83,7 +85,7 @@ pub(super) struct Stopped {
 
 /// Loads the service from four threads, stops it mid-load with `docker compose stop`,
 /// and sorts every request: served, refused or failed (see [`Stopped`]).
-pub(super) fn stop_under_load(stack: &Stack) -> Result<Stopped, String> {
+pub(super) fn stop_under_load(stack: &Stack, authorization: &str) -> Result<Stopped, String> {
     let address = stack.app_address()?;
     let stopping = Arc::new(AtomicBool::new(false));
     let outcomes = Arc::new(Mutex::new(Stopped::default()));
@@ -95,7 +97,11 @@ pub(super) fn stop_under_load(stack: &Stack) -> Result<Stopped, String> {
                 Arc::clone(&stopping),
                 Arc::clone(&outcomes),
             );
-            thread::spawn(move || load_until_refused(&address, &stopping, &outcomes, deadline))
+            let authorization = authorization.to_owned();
+            thread::spawn(move || {
+                let caller = (address.as_str(), authorization.as_str());
+                load_until_refused(caller, &stopping, &outcomes, deadline)
+            })
         })
         .collect();
     thread::sleep(Duration::from_secs(3));
@@ -119,14 +125,15 @@ pub(super) fn stop_under_load(stack: &Stack) -> Result<Stopped, String> {
 /// Requests one after another until `deadline`, or once `stopping` is set and the
 /// service has refused connections for a second.
 fn load_until_refused(
-    address: &str,
+    (address, authorization): (&str, &str),
     stopping: &AtomicBool,
     outcomes: &Mutex<Stopped>,
     deadline: Instant,
 ) {
     let mut refused_since: Option<Instant> = None;
     while Instant::now() < deadline {
-        let result = http(address, "GET", "/api/v1/items?limit=20", &[], "");
+        let headers = [("authorization", authorization)];
+        let result = http(address, "GET", "/api/v1/items?limit=20", &headers, "");
         let mut outcomes = outcomes.lock().expect("outcomes");
         match result {
             Ok((200, _)) => outcomes.served += 1,

@@ -42,7 +42,8 @@
 use std::{path::PathBuf, process::Command, sync::OnceLock, thread::JoinHandle, time::Duration};
 
 use crate::helpers::{
-    Failures, Project, Variant, generated, project_name, repo_root, run, tail, variants, work_dir,
+    Failures, Project, Variant, generated, project_name, repo_root, run, succeeded, tail, variants,
+    work_dir,
 };
 
 mod image;
@@ -361,7 +362,23 @@ impl Deployment<'_> {
     fn request_id(&self) -> String {
         format!("e2e-{}", project_name(&self.variant))
     }
+
+    /// `Bearer <token>` for the deployed service, granting every scope: signed with
+    /// [`AUTH_SECRET`] by the variant's own `dev-token`, run on the host in development
+    /// with the production stack's secret, issuer and audience.
+    fn authorization(&self) -> Result<String, String> {
+        let binary = crate::services::binary(self.generated)?;
+        let minted = run(Command::new(binary)
+            .arg("dev-token")
+            .env_clear()
+            .env("AUTH_HMAC_SECRET", AUTH_SECRET));
+        let token = succeeded(&minted, "dev-token")?;
+        Ok(format!("Bearer {}", token.trim()))
+    }
 }
+
+/// The deployed stack's `AUTH_HMAC_SECRET`: the service verifies every API call's token.
+const AUTH_SECRET: &str = "e2e-shared-secret-that-signs-the-test-tokens";
 
 /// Where `variant`'s images are built (a copy of the project of its own: the rebuild's
 /// one-line change must not touch the shared one), and the images' name.

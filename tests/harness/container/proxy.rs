@@ -22,7 +22,7 @@ impl Deployment<'_> {
             &stack.compose(300, &["--profile", "proxy", "up", "-d", "--wait", "proxy"]),
             "the proxy profile",
         )?;
-        let outcome = serves_the_api_and_not_the_probes();
+        let outcome = serves_the_api_and_not_the_probes(&self.authorization()?);
         succeeded(
             &stack.compose(120, &["--profile", "proxy", "stop", "proxy"]),
             "stop the proxy",
@@ -41,7 +41,7 @@ impl Deployment<'_> {
             ),
             "the proxy profile with a small rate limit",
         )?;
-        let outcome = each_client_has_its_own_bucket(stack, &proxy_address);
+        let outcome = each_client_has_its_own_bucket(stack, &proxy_address, &self.authorization()?);
         // The facts after this one run on the deployed settings, without the proxy.
         succeeded(
             &stack.compose(120, &["--profile", "proxy", "stop", "proxy"]),
@@ -80,8 +80,8 @@ impl Deployment<'_> {
 }
 
 /// Over TLS with HSTS from the host's published port; the probes answered 404.
-fn serves_the_api_and_not_the_probes() -> Result<(), String> {
-    let (status, head) = through_the_proxy("/api/v1/items");
+fn serves_the_api_and_not_the_probes(authorization: &str) -> Result<(), String> {
+    let (status, head) = through_the_proxy("/api/v1/items", authorization);
     if status != "200" {
         return Err(format!(
             "https://localhost/api/v1/items through the proxy: expected 200, saw {head:?}"
@@ -96,7 +96,7 @@ fn serves_the_api_and_not_the_probes() -> Result<(), String> {
         ));
     }
     for probe in ["/health", "/health/ready"] {
-        let (status, head) = through_the_proxy(probe);
+        let (status, head) = through_the_proxy(probe, authorization);
         if status != "404" {
             return Err(format!(
                 "the probe {probe} through the proxy: expected 404 (probes are not public), saw {head:?}"
@@ -109,7 +109,11 @@ fn serves_the_api_and_not_the_probes() -> Result<(), String> {
 /// Two clients of their own addresses on the compose network: one exhausts its bucket,
 /// the other is still served, and the first gains nothing by naming another address in
 /// `X-Forwarded-For`, through the proxy or to the app directly.
-fn each_client_has_its_own_bucket(stack: &Stack, proxy_address: &str) -> Result<(), String> {
+fn each_client_has_its_own_bucket(
+    stack: &Stack,
+    proxy_address: &str,
+    authorization: &str,
+) -> Result<(), String> {
     let proxy = stack.container("proxy")?;
     let network = stack.inspect(
         &proxy,
@@ -117,8 +121,8 @@ fn each_client_has_its_own_bucket(stack: &Stack, proxy_address: &str) -> Result<
     );
     let image = stack.inspect(&proxy, "{{.Config.Image}}");
     let (greedy, other) = (
-        Client::start(stack, &network, &image)?,
-        Client::start(stack, &network, &image)?,
+        Client::start(stack, &network, &image, authorization)?,
+        Client::start(stack, &network, &image, authorization)?,
     );
     let url = format!("https://{proxy_address}/api/v1/items");
     let started = Instant::now();
@@ -156,14 +160,21 @@ fn each_client_has_its_own_bucket(stack: &Stack, proxy_address: &str) -> Result<
     Ok(())
 }
 
-/// A container on the compose network, asking the proxy with the proxy image's wget.
+/// A container on the compose network, asking the proxy with the proxy image's wget,
+/// each request with the caller's `Authorization`.
 struct Client {
     container: String,
     address: String,
+    authorization: String,
 }
 
 impl Client {
-    fn start(stack: &Stack, network: &str, image: &str) -> Result<Self, String> {
+    fn start(
+        stack: &Stack,
+        network: &str,
+        image: &str,
+        authorization: &str,
+    ) -> Result<Self, String> {
         let container = succeeded(
             &run(docker(60).args([
                 "run",
@@ -181,7 +192,11 @@ impl Client {
         .trim()
         .to_owned();
         let address = stack.ip(&container);
-        Ok(Self { container, address })
+        Ok(Self {
+            container,
+            address,
+            authorization: authorization.to_owned(),
+        })
     }
 
     /// The statuses of `count` requests for `url` on one connection, with `header`.
@@ -199,6 +214,7 @@ impl Client {
             "10",
             "--no-check-certificate",
         ]);
+        command.arg(format!("--header=Authorization: {}", self.authorization));
         if let Some(header) = header {
             command.arg(format!("--header={header}"));
         }
@@ -228,9 +244,11 @@ impl Drop for Client {
 
 /// `path` asked of the proxy over TLS, retried while it starts: the status of the last
 /// answer and its headers, lowercase.
-fn through_the_proxy(path: &str) -> (String, String) {
+fn through_the_proxy(path: &str, authorization: &str) -> (String, String) {
     let proxied = run(Command::new("curl").args([
         "-sk",
+        "-H",
+        &format!("Authorization: {authorization}"),
         "--retry",
         "15",
         "--retry-all-errors",

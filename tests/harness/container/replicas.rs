@@ -51,8 +51,9 @@ impl Deployment<'_> {
         let mut replicas = self.replicas()?;
         let (together, old) = replicas.start_together()?;
         replicas.check_each_migration_applied_once(self.generated)?;
-        let paths = replicas.open_load_balancer()?;
-        let load = Load::start(&replicas.lb, paths);
+        let authorization = self.authorization()?;
+        let paths = replicas.open_load_balancer(&authorization)?;
+        let load = Load::start(&replicas.lb, paths, &authorization);
         let replaced = replicas.replace_one_by_one(&old)?;
         thread::sleep(Duration::from_secs(2));
         let (served, failed) = load.stop()?;
@@ -220,7 +221,7 @@ impl Replicas {
 
     /// Starts the load balancer and, once it answers ready, creates items through it:
     /// the paths the load requests.
-    fn open_load_balancer(&self) -> Result<Vec<String>, String> {
+    fn open_load_balancer(&self, authorization: &str) -> Result<Vec<String>, String> {
         succeeded(
             &self.stack.compose(300, &["up", "-d", "lb"]),
             "the load balancer",
@@ -241,7 +242,10 @@ impl Replicas {
                 &self.lb,
                 "POST",
                 "/api/v1/items",
-                &[("content-type", "application/json")],
+                &[
+                    ("content-type", "application/json"),
+                    ("authorization", authorization),
+                ],
                 &format!(r#"{{"name":"replicated-{n}"}}"#),
             )?;
             if status != 201 {

@@ -105,11 +105,15 @@ impl Deployment<'_> {
     }
 
     pub(super) fn check_persistence(&mut self) -> Result<(), String> {
+        let authorization = self.authorization()?;
         let (status, created) = http(
             &self.published,
             "POST",
             "/api/v1/items",
-            &[("content-type", "application/json")],
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &authorization),
+            ],
             r#"{"name":"survivor"}"#,
         )?;
         if status != 201 {
@@ -130,7 +134,7 @@ impl Deployment<'_> {
             &self.published,
             "GET",
             &format!("/api/v1/items/{id}"),
-            &[],
+            &[("authorization", &authorization)],
             "",
         )?;
         if status != 200 || !body.contains("survivor") {
@@ -148,7 +152,10 @@ impl Deployment<'_> {
             &self.published,
             "GET",
             "/api/v1/items/424242",
-            &[("x-request-id", &request_id)],
+            &[
+                ("x-request-id", &request_id),
+                ("authorization", &self.authorization()?),
+            ],
             "",
         )?;
         let logs = succeeded(
@@ -184,7 +191,7 @@ impl Deployment<'_> {
     /// Every request the service answered completes, and it exits 0 within the grace period.
     pub(super) fn check_drain(&mut self) -> Result<(), String> {
         let stack = self.stack.as_ref().ok_or("no stack is running")?;
-        let stopped = stop_under_load(stack)?;
+        let stopped = stop_under_load(stack, &self.authorization()?)?;
         (self.report.served, self.report.refused, self.report.stop) =
             (stopped.served, stopped.refused, stopped.stop);
         let failed = &stopped.failed;

@@ -35,7 +35,10 @@ impl Deployment<'_> {
             &self.published,
             "GET",
             "/api/v1/items/424242",
-            &[("x-request-id", TRACED_REQUEST)],
+            &[
+                ("x-request-id", TRACED_REQUEST),
+                ("authorization", &self.authorization()?),
+            ],
             "",
         )?;
         succeeded(&stack.compose(120, &["stop", "app"]), "stop")?;
@@ -76,7 +79,9 @@ impl Deployment<'_> {
             "start the app for the Sentry check",
         )?;
         self.drop_items_table()?;
-        let (status, _) = http(&self.published, "GET", "/api/v1/items", &[], "")?;
+        let authorization = self.authorization()?;
+        let headers = [("authorization", authorization.as_str())];
+        let (status, _) = http(&self.published, "GET", "/api/v1/items", &headers, "")?;
         if status != 500 {
             return Err(format!(
                 "GET /api/v1/items without its table: expected 500, saw {status}"

@@ -42,6 +42,10 @@ fn fuzz(project: &Project, postgres: &Postgres, redis: &Redis) -> Result<String,
                 "run",
                 &format!("http://{}/api/openapi.json", service.address),
             ])
+            .env(
+                "API_TOKEN",
+                service.authorization.trim_start_matches("Bearer "),
+            )
             .env("NO_COLOR", "1"));
         let seconds = started.elapsed().as_secs();
         let rendered = docs

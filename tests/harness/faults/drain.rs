@@ -116,7 +116,7 @@ fn one_trial(
 ) -> Result<(Outcomes, Duration), String> {
     let mut service = Service::start(binary, env, log)?;
     let outcomes = Arc::new(Mutex::new(Outcomes::default()));
-    let clients = load(&service.address, &outcomes);
+    let clients = load(&service.address, &service.authorization, &outcomes);
     let loaded = || Ok(outcomes.lock().expect("outcomes").served >= LOAD_CLIENTS);
     if !poll(Duration::from_secs(10), Duration::from_millis(5), loaded)? {
         return Err(format!(
@@ -141,14 +141,21 @@ fn one_trial(
 
 /// `LOAD_CLIENTS` clients listing items from `address` in a loop, each until its
 /// connection is refused (the service stopped listening) or `TRIAL_LIMIT` has passed.
-fn load(address: &str, outcomes: &Arc<Mutex<Outcomes>>) -> Vec<JoinHandle<()>> {
+fn load(
+    address: &str,
+    authorization: &str,
+    outcomes: &Arc<Mutex<Outcomes>>,
+) -> Vec<JoinHandle<()>> {
     let deadline = Instant::now() + TRIAL_LIMIT;
     (0..LOAD_CLIENTS)
         .map(|_| {
             let (address, outcomes) = (address.to_owned(), Arc::clone(outcomes));
+            let authorization = authorization.to_owned();
             thread::spawn(move || {
                 while Instant::now() < deadline {
-                    let result = exchange(&address, "GET", "/api/v1/items?limit=5", &[], "");
+                    let headers = [("authorization", authorization.as_str())];
+                    let path = "/api/v1/items?limit=5";
+                    let result = exchange(&address, "GET", path, &headers, "");
                     let mut outcomes = outcomes.lock().expect("outcomes");
                     match result {
                         Ok(response) if response.status == 200 => outcomes.served += 1,

@@ -169,6 +169,7 @@ pub fn secrets_of(variant: &Variant) -> Vec<&'static str> {
     if variant.on("sentry") {
         secrets.push("SENTRY_DSN");
     }
+    secrets.push("AUTH_HMAC_SECRET");
     secrets
 }
 

@@ -161,12 +161,13 @@ fn the_ingress_routes_the_api_and_never_the_probes() {
 }
 
 /// The ports a variant's pods must reach, besides DNS: its database, cache and
-/// telemetry backends, at their default URLs' ports.
+/// telemetry backends, at their default URLs' ports, and HTTPS for the identity
+/// provider's signing keys (and Sentry's).
 fn egress_ports(v: &Variant) -> Vec<u64> {
     [
         (v.is("database", "postgres"), 5432),
         (v.on("redis"), 6379),
-        (v.on("sentry"), 443),
+        (true, 443),
         (v.on("otel"), 4318),
     ]
     .into_iter()
