@@ -75,7 +75,7 @@ pub struct AuthConfig {
     #[arg(long, env = "AUTH_JWKS_URL", value_name = "AUTH_JWKS_URL", value_parser = parse_url)]
     pub auth_jwks_url: Option<String>,
     /// File holding the public key that verifies tokens, as PEM or as a JWK (JSON).
-    #[arg(long, env = "AUTH_PUBLIC_KEY_FILE", value_name = "AUTH_PUBLIC_KEY_FILE")]
+    #[arg(long, env = "AUTH_PUBLIC_KEY_FILE", value_name = "AUTH_PUBLIC_KEY_FILE", value_parser = parse_path)]
     pub auth_public_key_file: Option<PathBuf>,
     /// Shared secret that verifies HMAC-signed tokens (HS256, HS384, HS512), for a service
     /// whose own side issues its tokens; at least 32 bytes. Without any key, development
@@ -107,6 +107,11 @@ fn parse_url(value: &str) -> Result<String, String> {
         reqwest::Url::parse(value).map_err(|error| format!("not an absolute URL: {error}"))?;
     }
     Ok(value.to_owned())
+}
+
+/// A path, or empty (unset): clap's own path parser refuses an empty value.
+fn parse_path(value: &str) -> Result<PathBuf, String> {
+    Ok(PathBuf::from(value))
 }
 
 /// The one source of the keys that verify tokens.

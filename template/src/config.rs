@@ -198,6 +198,27 @@ mod tests {
     }
 
     #[test]
+    fn two_sources_of_token_keys_are_refused_naming_the_three() {
+        let error = parse(&["--auth-hmac-secret", "a-shared-secret-of-at-least-32-bytes", "--auth-jwks-url", "https://login.example.com/jwks.json"])
+            .expect_err("two key sources were accepted");
+
+        assert!(error.contains("AUTH_JWKS_URL, AUTH_PUBLIC_KEY_FILE and AUTH_HMAC_SECRET"), "error: {error}");
+    }
+
+    #[test]
+    fn production_refuses_a_jwks_url_without_tls() {
+        let error = parse(&["--app-env", "production", "--auth-jwks-url", "http://login.example.com/jwks.json"])
+            .expect_err("keys over plain HTTP were accepted");
+
+        assert!(error.contains("AUTH_JWKS_URL must be an https:// URL"), "error: {error}");
+    }
+
+    #[test]
+    fn an_empty_key_setting_counts_as_unset() {
+        parse(&["--auth-hmac-secret", "", "--auth-jwks-url", "", "--auth-public-key-file", ""]).expect("empty key settings are unset");
+    }
+
+    #[test]
     fn a_body_budget_below_the_largest_body_is_refused() {
         let error = parse(&["--max-body-bytes", "2048", "--max-buffered-body-bytes", "1024"])
             .expect_err("a budget below one body was accepted");

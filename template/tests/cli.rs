@@ -640,3 +640,22 @@ async fn a_refused_token_is_logged_with_its_reason_and_subject_never_itself() {
     assert!(refused[0].contains(r#""level":"INFO""#) && refused[0].contains("bad signature") && refused[0].contains("developer"), "{}", refused[0]);
     assert!(lines.iter().all(|line| !line.contains(header_and_claims)), "the token was logged:\n{}", lines.join("\n"));
 }
+
+#[tokio::test]
+async fn turning_authentication_off_is_logged_as_a_warning_at_start() {
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database, &[("AUTH_DISABLED", "true")]);
+
+    let response = reqwest::get(server.url("/api/v1/items")).await.expect("request sent");
+    let (_, lines) = server.stop();
+
+    assert_eq!(response.status(), 200, "a caller without a token was refused");
+    let warned = lines.iter().any(|line| line.contains(r#""level":"WARN""#) && line.contains("AUTH_DISABLED"));
+    assert!(warned, "no warning naming AUTH_DISABLED in:\n{}", lines.join("\n"));
+}
+
+/// As compose and the Kubernetes ConfigMap pass the key settings not in use.
+#[tokio::test]
+async fn empty_key_settings_in_the_environment_count_as_unset() {
+    support::assert_serves_with(&[("AUTH_JWKS_URL", ""), ("AUTH_PUBLIC_KEY_FILE", ""), ("AUTH_HMAC_SECRET", "")]).await;
+}
