@@ -33,6 +33,10 @@
 //! it takes the CPU those checks leave idle, and its time in the report is longer than
 //! a build's on an idle machine.
 //!
+//! Authentication stays on: the stack verifies HMAC tokens with `AUTH_HMAC_SECRET` from
+//! its secret file, and every API call carries a token the variant's own `dev-token`
+//! signs with that secret ([`Deployment::authorization`]).
+//!
 //! `stack.rs` holds the compose stack the checks share. Builds on stand-in base images
 //! (tests/container/stand-in-images.sh, run here; `HARNESS_STAND_INS=0` uses the real
 //! ones where a registry is reachable). `E2E_VARIANTS` picks variants (comma-separated

@@ -3,7 +3,7 @@
 //! given as files. The checks:
 //! - `schemathesis`: the committed `openapi.json` is a valid OpenAPI 3.1 document
 //!   (openapi-spec-validator); Schemathesis, run as the project's README documents it
-//!   (`st run <url>/api/openapi.json` in the project, which reads its
+//!   (`API_TOKEN=<dev-token> st run <url>/api/openapi.json` in the project, which reads its
 //!   `schemathesis.toml`), finds nothing; the service logs no error meanwhile.
 //! - `docs_page`: while Schemathesis runs, headless Chromium opens `/api/docs/`, which
 //!   must show every operation of the document, with no Content-Security-Policy
@@ -34,7 +34,16 @@ fn start(
     let binary = binary(project)?;
     let dir = scratch(purpose, &v);
     let database_url = database_url(&v, Some(postgres), &dir, purpose)?;
-    let mut secrets = vec![("DATABASE_URL_FILE", "database_url", database_url)];
+    // The token secret too: every call Schemathesis makes carries a token `dev-token`
+    // signed with it, read from the same file.
+    let mut secrets = vec![
+        ("DATABASE_URL_FILE", "database_url", database_url),
+        (
+            "AUTH_HMAC_SECRET_FILE",
+            "auth_hmac_secret",
+            "contract-tier-token-signing-secret".into(),
+        ),
+    ];
     if v.on("redis") {
         secrets.push(("REDIS_URL_FILE", "redis_url", redis.url()));
     }
