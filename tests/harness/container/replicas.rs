@@ -148,6 +148,7 @@ impl Deployment<'_> {
         }
         set("RUN_MIGRATIONS_ON_START", "true".into());
         set("RATE_LIMIT_PER_SECOND", "0".into());
+        set("AUTH_HMAC_SECRET", super::AUTH_SECRET.into());
         set("UPSTREAMS", format!("\"{}\"", upstreams.join(" ")));
         set(
             "REPLICAS_CADDYFILE",
