@@ -19,7 +19,11 @@ use crate::helpers::{
 
 /// The variant's service binary, built (or found up to date) with the `build` tier's
 /// settings once per test process: every test of `faults` and `contract` runs it, and
-/// asking cargo again each time would only wait on it.
+/// asking cargo again each time would only wait on it. It is the binary the variant's
+/// own tests run (`cargo test --no-run`), which the `build` tier has already built:
+/// `cargo build` resolves features without the dev-dependencies, and where one of them
+/// asks a shared dependency for more (tempfile's fastrand beside Redis's), it would
+/// compile that dependency and the service again, in every variant.
 pub fn binary(project: &Project) -> Result<PathBuf, String> {
     static BUILT: OnceLock<Mutex<BTreeMap<Variant, Result<PathBuf, String>>>> = OnceLock::new();
     let built = BUILT.get_or_init(Default::default);
@@ -30,8 +34,8 @@ pub fn binary(project: &Project) -> Result<PathBuf, String> {
         .entry(project.variant)
         .or_insert_with(|| {
             succeeded(
-                &run(&mut cargo_for(project, &["build", "--locked"])),
-                "cargo build",
+                &run(&mut cargo_for(project, &["test", "--locked", "--no-run"])),
+                "cargo test --no-run",
             )?;
             Ok(work_dir()
                 .join("target/debug")

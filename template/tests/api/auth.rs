@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::Response;
+use reqwest::{Response, header::CONTENT_TYPE};
 use serde_json::{Value, json};
 use {{crate_name}}::db::{DbPool, MIGRATOR};
 
@@ -209,7 +209,8 @@ async fn writing_with_a_read_only_token_is_answered_403_naming_the_scope(pool: D
     let response = reqwest::Client::new()
         .post(format!("{}/api/v1/items", app.address))
         .bearer_auth(read_only)
-        .json(&json!({ "name": "Not allowed" }))
+        .header(CONTENT_TYPE, "application/json")
+        .body(json!({ "name": "Not allowed" }).to_string())
         .send()
         .await
         .expect("request sent");

@@ -3,7 +3,10 @@ use std::time::{Duration, Instant};
 use redis::AsyncCommands;
 use {{crate_name}}::db::{DbPool, MIGRATOR};
 
-use crate::support::app::{TestApp, spawn_app_with};
+use crate::support::{
+    app::{TestApp, spawn_app_with},
+    json_body,
+};
 
 /// A key prefix of its own, so tests sharing one Redis never see each other's items.
 fn unique_prefix() -> String {
@@ -77,7 +80,7 @@ async fn readiness_stays_200_naming_redis_as_degraded_when_it_is_down(pool: DbPo
     let response = app.get("/health/ready").await;
 
     assert_eq!(response.status(), 200, "a cache outage must not take the service out of rotation");
-    let body: serde_json::Value = response.json().await.expect("JSON body");
+    let body: serde_json::Value = json_body(response).await;
     assert_eq!(body["degraded"], serde_json::json!(["redis"]), "body: {body}");
 }
 

@@ -1,6 +1,6 @@
 use {{crate_name}}::db::{DbPool, MIGRATOR};
 
-use crate::support::app::spawn_app;
+use crate::support::{app::spawn_app, json_body};
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn liveness_answers_200(pool: DbPool) {
@@ -33,6 +33,6 @@ async fn readiness_answers_503_naming_the_database_within_a_second_of_it_going_d
     }
 
     assert_eq!(response.status(), 503, "expected 503 within a second, saw {} after {:?}", response.status(), closed.elapsed());
-    let body: serde_json::Value = response.json().await.expect("JSON body");
+    let body: serde_json::Value = json_body(response).await;
     assert_eq!(body["failing"], serde_json::json!(["database"]), "body: {body}");
 }

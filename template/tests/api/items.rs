@@ -1,7 +1,10 @@
 use serde_json::{Value, json};
 use {{crate_name}}::db::{DbPool, MIGRATOR};
 
-use crate::support::app::{assert_problem, spawn_app};
+use crate::support::{
+    app::{assert_problem, spawn_app},
+    json_body,
+};
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn creating_an_item_answers_201_with_its_location(pool: DbPool) {
@@ -11,7 +14,7 @@ async fn creating_an_item_answers_201_with_its_location(pool: DbPool) {
 
     assert_eq!(response.status(), 201);
     let location = response.headers()["location"].to_str().unwrap_or_default().to_owned();
-    let item: Value = response.json().await.expect("item JSON");
+    let item: Value = json_body(response).await;
     assert_eq!(location, format!("/api/v1/items/{}", item["id"]));
     assert_eq!(item["name"], "first");
 }
@@ -24,7 +27,7 @@ async fn a_created_item_can_be_fetched_by_id(pool: DbPool) {
     let response = app.get(&format!("/api/v1/items/{}", created["id"])).await;
 
     assert_eq!(response.status(), 200);
-    assert_eq!(response.json::<Value>().await.expect("item JSON"), created);
+    assert_eq!(json_body(response).await, created);
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -34,14 +37,10 @@ async fn listing_pages_through_items_in_creation_order(pool: DbPool) {
         app.create_item(name).await;
     }
 
-    let first: Value = app.get("/api/v1/items?limit=2").await.json().await.expect("page JSON");
+    let first: Value = json_body(app.get("/api/v1/items?limit=2").await).await;
     let after = &first["next_after"];
-    let second: Value = app
-        .get(&format!("/api/v1/items?limit=2&after={after}"))
-        .await
-        .json()
-        .await
-        .expect("page JSON");
+    let second: Value = json_body(app
+        .get(&format!("/api/v1/items?limit=2&after={after}")).await).await;
 
     let names = |page: &Value| -> Vec<Value> {
         page["items"].as_array().expect("items array").iter().map(|item| item["name"].clone()).collect()

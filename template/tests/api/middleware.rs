@@ -1,7 +1,10 @@
 use reqwest::header::HeaderValue;
 use {{crate_name}}::db::{DbPool, MIGRATOR};
 
-use crate::support::app::{TestApp, spawn_app, spawn_app_with};
+use crate::support::{
+    app::{TestApp, spawn_app, spawn_app_with},
+    json_body,
+};
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn a_request_id_is_generated_when_none_is_sent(pool: DbPool) {
@@ -63,7 +66,7 @@ async fn ids_of_a_404(app: &TestApp, sent: HeaderValue) -> (String, String) {
         .await
         .expect("request sent");
     let header = response.headers()["x-request-id"].to_str().expect("an ASCII id").to_owned();
-    let body: serde_json::Value = response.json().await.expect("problem JSON");
+    let body: serde_json::Value = json_body(response).await;
     (header, body["request_id"].as_str().unwrap_or_default().to_owned())
 }
 

@@ -4,7 +4,10 @@ use {{crate_name}}::{
     db::{DbPool, MIGRATOR},
 };
 
-use crate::support::app::{assert_problem, spawn_app, spawn_app_with};
+use crate::support::{
+    app::{assert_problem, spawn_app, spawn_app_with},
+    json_body,
+};
 
 const COMMITTED: &str = include_str!("../../openapi.json");
 
@@ -34,7 +37,7 @@ async fn the_served_document_is_the_committed_openapi_json(pool: DbPool) {
 async fn the_document_is_openapi_3_1(pool: DbPool) {
     let app = spawn_app(pool).await;
 
-    let document: Value = app.get(DOCUMENT_PATH).await.json().await.expect("JSON");
+    let document: Value = json_body(app.get(DOCUMENT_PATH).await).await;
 
     assert_eq!(document["openapi"], "3.1.0");
 }
@@ -42,7 +45,7 @@ async fn the_document_is_openapi_3_1(pool: DbPool) {
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn every_error_response_is_documented_as_problem_json(pool: DbPool) {
     let app = spawn_app(pool).await;
-    let document: Value = app.get(DOCUMENT_PATH).await.json().await.expect("JSON");
+    let document: Value = json_body(app.get(DOCUMENT_PATH).await).await;
 
     let mut undocumented = Vec::new();
     for (path, item) in document["paths"].as_object().expect("paths") {

@@ -7,7 +7,10 @@ use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use {{crate_name}}::db::{self, DbPool};
 
-use crate::support::app::{spawn_app, test_config};
+use crate::support::{
+    app::{spawn_app, test_config},
+    json_body,
+};
 
 /// The server CI starts has TLS on, as managed Postgres services do.
 #[tokio::test]
@@ -84,7 +87,7 @@ async fn readiness_answers_503_at_once_when_the_database_does_not_answer() {
 
     assert_eq!(response.status(), 503);
     assert!(took < Duration::from_millis(200), "expected readiness to answer within 200 ms, saw {took:?}");
-    let body: serde_json::Value = response.json().await.expect("JSON body");
+    let body: serde_json::Value = json_body(response).await;
     assert_eq!(body["failing"], serde_json::json!(["database"]), "body: {body}");
 }
 

@@ -4,7 +4,7 @@ use std::sync::Once;
 
 use reqwest::{
     Client, Response,
-    header::{AUTHORIZATION, HeaderMap, HeaderValue},
+    header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue},
 };
 use serde_json::{Value, json};
 use {{crate_name}}::{
@@ -13,6 +13,8 @@ use {{crate_name}}::{
     db::DbPool,
     startup::App,
 };
+
+use super::json_body;
 
 pub struct TestApp {
     pub address: String,
@@ -106,7 +108,8 @@ impl TestApp {
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
         self.client
             .post(format!("{}{path}", self.address))
-            .json(body)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_string())
             .send()
             .await
             .expect("request sent")
@@ -128,7 +131,7 @@ impl TestApp {
             .post_json("/api/v1/items", &json!({ "name": name, "description": "made by a test" }))
             .await;
         assert_eq!(response.status(), 201, "creating `{name}`");
-        response.json().await.expect("item JSON")
+        json_body(response).await
     }
 }
 
@@ -138,7 +141,7 @@ pub async fn assert_problem(response: Response, status: u16) -> Value {
     let content_type = response.headers()["content-type"].to_str().unwrap_or_default().to_owned();
     assert_eq!(content_type, "application/problem+json", "content type");
     let request_id = response.headers()["x-request-id"].to_str().unwrap_or_default().to_owned();
-    let body: Value = response.json().await.expect("problem JSON");
+    let body: Value = json_body(response).await;
     assert_eq!(body["status"], status, "status in body: {body}");
     assert_eq!(body["request_id"], request_id.as_str(), "request id in body: {body}");
     body

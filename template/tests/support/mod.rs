@@ -36,6 +36,14 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// The response's body as JSON. The tests' reqwest has no `json` feature: a dev-dependency
+/// feature would give reqwest, and everything built on it, a second build beside the
+/// service's own, so `cargo build` after `cargo test` would compile them again.
+pub async fn json_body(response: reqwest::Response) -> serde_json::Value {
+    let body = response.bytes().await.expect("a body");
+    serde_json::from_slice(&body).unwrap_or_else(|error| panic!("not JSON ({error}): {}", String::from_utf8_lossy(&body)))
+}
+
 /// Runs the binary to completion with `args` and extra environment.
 pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(BINARY)
