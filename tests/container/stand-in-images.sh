@@ -2,7 +2,7 @@
 # Builds local stand-ins for the base images a generated Dockerfile and
 # compose.production.yml name, for machines that cannot pull from a registry:
 #
-#   rust:<version>-slim-trixie              Debian trixie + gcc + this machine's Rust toolchain
+#   rust:<version>-slim-trixie              Debian trixie + gcc + this machine's Rust toolchain, CARGO_HOME's bin on PATH as in the real image
 #   gcr.io/distroless/cc-debian13:nonroot   the Debian packages distroless cc is made of, user 65532
 #   caddy:2                                 Debian trixie + Debian's caddy and wget (the real image has busybox wget, which its healthcheck uses)
 #
@@ -94,5 +94,5 @@ echo "==> $builder_tag"
 mkdir -p "$rootfs/usr/local/rust"
 cp -a "$sysroot/bin" "$sysroot/lib" "$sysroot/libexec" "$rootfs/usr/local/rust/"
 import "$builder_tag" "$rootfs" \
-    --change 'ENV PATH=/usr/local/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin CARGO_HOME=/usr/local/cargo' \
+    --change 'ENV PATH=/usr/local/cargo/bin:/usr/local/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin CARGO_HOME=/usr/local/cargo' \
     --change 'WORKDIR /'

@@ -11,12 +11,12 @@
 //! checkout would, into one shared target directory: a dependency whose
 //! features two variants share compiles once.
 
-use std::{net::TcpStream, process::Command};
+use std::net::TcpStream;
 
 use crate::{
     helpers::{
-        CLIPPY, Project, Variant, all_projects, cargo_for, generated, in_project, shell_block,
-        tail, variants, work_dir,
+        CLIPPY, Variant, all_projects, cargo_for, copy_of, generated, in_project, shell_block,
+        tail, variants,
     },
     report::{Table, verdict},
 };
@@ -82,7 +82,8 @@ fn the_default_variants_readme_quickstart_works_as_written() {
         TcpStream::connect(("127.0.0.1", DEFAULT_PORT)).is_err(),
         "port {DEFAULT_PORT} is already taken; the quickstart needs it"
     );
-    let project = copy_of(&generated);
+    // A copy: the quickstart writes `.env` in the project.
+    let project = copy_of(&generated, "quickstart");
 
     // A cold debug build of the service comes first.
     let output = in_project(&project, "timeout", &["1200", "bash", "-e", "-c", &block])
@@ -113,24 +114,6 @@ fn the_default_variants_readme_quickstart_works_as_written() {
         "the service still listens after `kill %1`:\n{transcript}"
     );
     assert!(project.exists(".env"), "the quickstart did not create .env");
-}
-
-/// A copy of `generated` to run the quickstart in, since it writes `.env` there.
-fn copy_of(generated: &Project) -> Project {
-    let copy = work_dir().join("quickstart");
-    std::fs::remove_dir_all(&copy).ok();
-    std::fs::create_dir_all(&copy).expect("quickstart directory");
-    let copied = Command::new("cp")
-        .arg("-a")
-        .arg(format!("{}/.", generated.dir.display()))
-        .arg(&copy)
-        .status()
-        .expect("cp runs");
-    assert!(copied.success(), "could not copy the project");
-    Project {
-        variant: generated.variant,
-        dir: copy,
-    }
 }
 
 /// The JSON values the lines of `printed` start with: the service logs to the same

@@ -7,6 +7,8 @@
 //!   the path each setting takes to the app;
 //! - `kubernetes`: the manifests rendered, validated against the Kubernetes schemas,
 //!   policy-scanned, and held to the service's routes, ports, drain and settings;
+//! - `supply`: cargo-deny's licence, ban and source checks on every variant's tree (and
+//!   on planted violations), dependabot's configuration, the release's signing;
 //! - `build`: each variant as a standalone project: fmt, clippy, its own tests;
 //! - `faults`: each variant's service against a Postgres and a Redis that are stopped
 //!   and started under it, and stopped under load;
@@ -36,4 +38,5 @@ mod repo;
 mod report;
 mod services;
 mod size;
+mod supply;
 mod update;

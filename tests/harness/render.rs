@@ -161,11 +161,13 @@ fn is_text(path: &Path) -> bool {
     )
 }
 
-/// `{{` that belongs to GitHub Actions (`${{ }}`) or docker/metadata-action
-/// (`{{version}}`), written verbatim on purpose.
-fn is_workflow_syntax(line: &str, at: usize) -> bool {
+/// `{{` that belongs to GitHub Actions (`${{ }}`), docker/metadata-action
+/// (`{{version}}`) or a Go template given to docker's `--format '{{ ... }}'`, written
+/// verbatim on purpose.
+fn is_other_template_syntax(line: &str, at: usize) -> bool {
     let rest = &line[at..];
     line[..at].ends_with('$')
+        || line[..at].ends_with("--format '")
         || ["{{version}}", "{{major}}", "{{minor}}"]
             .iter()
             .any(|pattern| rest.starts_with(pattern))
@@ -180,7 +182,7 @@ fn no_template_syntax_is_left_in_any_file() {
             for (number, line) in text.lines().enumerate() {
                 let liquid_output = line
                     .match_indices("{{")
-                    .any(|(at, _)| !is_workflow_syntax(line, at));
+                    .any(|(at, _)| !is_other_template_syntax(line, at));
                 if liquid_output || line.contains("{%") || line.contains("%}") {
                     failures.add(
                         &project.variant,

@@ -7,6 +7,9 @@
 //! - built (`image.rs`): a cold `docker build --no-cache` (the old image, `:1`); then a
 //!   one-line change in src/lib.rs, committed, and the build `scripts/deploy.sh --build`
 //!   makes of it (the new image, `:2`) takes the dependency layer from the cache;
+//! - auditable (`auditable.rs`): the old image's binary carries `cargo auditable`'s
+//!   `.dep-v0` section, read back offline (objcopy, zlib): the service as its root, each
+//!   crate at its `Cargo.lock` version, each of `Cargo.toml`'s dependencies listed;
 //! - healthy (`image.rs`): that deploy.sh run, as on a host (a clone of a remote, build,
 //!   migrate, `up --wait`), ends healthy, says how to roll back, and `/health/ready` is 200;
 //! - hardened, persistent, logged, migrate, metrics (`runtime.rs`): uid 65532 as the
@@ -50,6 +53,7 @@ use crate::helpers::{
     work_dir,
 };
 
+mod auditable;
 mod image;
 mod load;
 mod proxy;
@@ -129,6 +133,9 @@ facts! {
     /// The image builds cold; rebuilt after a source change, on cached dependencies.
     Built "built", needs [],
         check build, test the_image_builds_cold_and_a_source_change_rebuilds_on_cached_dependencies;
+    /// The binary lists its crates for scanners (cargo auditable).
+    Auditable "auditable", needs [Built],
+        check check_auditable, test the_images_binary_lists_the_crates_it_was_built_from;
     /// scripts/deploy.sh brought the stack to healthy.
     Healthy "healthy", needs [Built],
         check deploy, test deploy_sh_brings_the_production_stack_to_healthy_and_says_how_to_roll_back;
@@ -197,6 +204,8 @@ impl Outcome {
 #[derive(Default)]
 struct Report {
     image_mb: f64,
+    /// Crates the binary's audit data lists.
+    audited_crates: usize,
     cold_build: Duration,
     /// The build scripts/deploy.sh --build makes after the source change.
     rebuild: Duration,
@@ -212,8 +221,9 @@ struct Report {
 impl Report {
     fn figures(&self) -> String {
         format!(
-            "{:.1} MB | {} | {} | {} | {}/{} | {} | {}",
+            "{:.1} MB | {} | {} | {} | {} | {}/{} | {} | {}",
             self.image_mb,
+            self.audited_crates,
             secs(self.cold_build),
             secs(self.rebuild),
             secs(self.to_healthy),
@@ -288,7 +298,7 @@ fn run_every_variant() -> Result<Option<Runs>, String> {
     }
     let names: Vec<&str> = Fact::ALL.iter().map(|fact| fact.name()).collect();
     let mut facts = vec![format!("variant | {}", names.join(" | "))];
-    let mut figures = vec!["variant | image | cold build | rebuild | deploy.sh to healthy | drain (served/refused, failed=0) | stop | replicas".to_owned()];
+    let mut figures = vec!["variant | image | crates listed | cold build | rebuild | deploy.sh to healthy | drain (served/refused, failed=0) | stop | replicas".to_owned()];
     let variants = e2e_variants();
     let mut ahead = None;
     let runs: Vec<_> = variants

@@ -6,7 +6,7 @@
 use std::process::Command;
 
 use super::{SCRIPTS, run_tool};
-use crate::helpers::{Failures, all_projects, tail};
+use crate::helpers::{Failures, Project, all_projects, tail};
 
 #[test]
 fn hadolint_passes_on_every_dockerfile() {
@@ -89,9 +89,10 @@ fn every_script_is_executable_shellcheck_clean_and_has_help() {
 fn the_workflows_pass_zizmor_and_the_github_workflow_schema() {
     let mut failures = Failures::default();
     for project in all_projects() {
-        let workflows = [".github/workflows/ci.yml", ".github/workflows/release.yml"];
+        let workflows = workflow_files(&project);
+        let workflows: Vec<&str> = workflows.iter().map(String::as_str).collect();
         let mut args = vec!["--builtin-schema", "vendor.github-workflows"];
-        args.extend(workflows);
+        args.extend(&workflows);
         let schema = run_tool(&project, "check-jsonschema", &args);
         failures.check(
             schema.status.success(),
@@ -99,7 +100,7 @@ fn the_workflows_pass_zizmor_and_the_github_workflow_schema() {
             format!("check-jsonschema:\n{}", tail(&schema, 20)),
         );
         let mut args = vec!["--offline", "--no-progress"];
-        args.extend(workflows);
+        args.extend(&workflows);
         let audit = run_tool(&project, "zizmor", &args);
         failures.check(
             audit.status.success(),
@@ -108,6 +109,23 @@ fn the_workflows_pass_zizmor_and_the_github_workflow_schema() {
         );
     }
     failures.assert_none("workflows");
+}
+
+/// Every workflow of the project, relative to it.
+fn workflow_files(project: &Project) -> Vec<String> {
+    let mut workflows: Vec<String> = project
+        .files()
+        .into_iter()
+        .filter(|path| path.starts_with(".github/workflows"))
+        .map(|path| path.display().to_string())
+        .collect();
+    assert!(
+        workflows.len() >= 3,
+        "[{}] expected ci, dependencies and release workflows, found {workflows:?}",
+        project.variant
+    );
+    workflows.sort();
+    workflows
 }
 
 /// checkov's secret scanner over every variant at once: no generated file may hold a

@@ -108,6 +108,40 @@ pub fn clean_env(command: &mut Command) -> &mut Command {
     command
 }
 
+/// `git args` in `dir`, as a harness user on a `main` branch.
+pub fn git(dir: &Path, args: &[&str]) -> Output {
+    run(Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=harness",
+            "-c",
+            "user.email=harness@localhost",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args))
+}
+
+/// A copy of `project` in the work directory's `name`, replacing an earlier one, for a
+/// check that changes files.
+pub fn copy_of(project: &Project, name: &str) -> Project {
+    let copy = work_dir().join(name);
+    std::fs::remove_dir_all(&copy).ok();
+    std::fs::create_dir_all(&copy).expect("copy's directory");
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", project.dir.display()))
+        .arg(&copy)
+        .status()
+        .expect("cp runs");
+    assert!(copied.success(), "could not copy the project");
+    Project {
+        variant: project.variant,
+        dir: copy,
+    }
+}
+
 /// Runs `cargo generate --path <this repository>` with extra arguments.
 pub fn run_cargo_generate(name: &str, args: &[String], destination: &Path) -> Output {
     std::fs::create_dir_all(destination).expect("destination directory");

@@ -29,7 +29,7 @@ use std::{
     process::{Command, Output},
 };
 
-use crate::helpers::{CARGO_GENERATE, Project, repo_root, run, succeeded};
+use crate::helpers::{CARGO_GENERATE, Project, git, repo_root, run, succeeded};
 
 mod first_release;
 mod merge;
@@ -37,20 +37,6 @@ mod rebuilt;
 mod releases;
 mod script;
 mod user;
-
-fn git(dir: &Path, args: &[&str]) -> Output {
-    run(Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=harness",
-            "-c",
-            "user.email=harness@localhost",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args))
-}
 
 /// `git clone` of `from` (at tag or branch `at`, when given) into `to`, replacing it.
 fn clone(from: &Path, at: Option<&str>, to: &Path) -> Result<(), String> {
