@@ -1,8 +1,10 @@
 //! This repository's own scripts, workflow, README and versions. The checks:
 //! - its shell scripts (`.ci/run`, `.ci/services.sh`, `scripts/update-lockfiles.sh`,
 //!   `tests/container/stand-in-images.sh`) are shellcheck-clean;
-//! - `.github/workflows/template.yml` passes the GitHub workflow schema
-//!   (check-jsonschema) and zizmor;
+//! - its workflows (`template.yml`, and `lockfiles.yml`, which updates every variant's
+//!   lockfile weekly and opens a pull request once `template.yml` passes on it) pass the
+//!   GitHub workflow schema (check-jsonschema) and zizmor; `.github/dependabot.yml`
+//!   (actions, the harness's and bench/'s crates) passes its schema;
 //! - the README's Quick start, run as written in a fresh repository made from this
 //!   checkout, on a machine without cargo-generate (it installs one) and on one that
 //!   has one already (it keeps it), generates `../my-service` as a git repository of
@@ -56,14 +58,17 @@ fn the_repository_scripts_are_shellcheck_clean() {
 }
 
 #[test]
-fn the_template_workflow_passes_zizmor_and_the_github_workflow_schema() {
-    let workflow = ".github/workflows/template.yml";
-
-    let schema = in_repo(
-        "check-jsonschema",
-        &["--builtin-schema", "vendor.github-workflows", workflow],
-    );
-    let audit = in_repo("zizmor", &["--offline", "--no-progress", workflow]);
+fn every_workflow_passes_zizmor_and_the_github_workflow_schema() {
+    let workflows = [
+        ".github/workflows/template.yml",
+        ".github/workflows/lockfiles.yml",
+    ];
+    let mut args = vec!["--builtin-schema", "vendor.github-workflows"];
+    args.extend(workflows);
+    let schema = in_repo("check-jsonschema", &args);
+    let mut args = vec!["--offline", "--no-progress"];
+    args.extend(workflows);
+    let audit = in_repo("zizmor", &args);
 
     assert!(
         schema.status.success(),
@@ -71,6 +76,23 @@ fn the_template_workflow_passes_zizmor_and_the_github_workflow_schema() {
         tail(&schema, 20)
     );
     assert!(audit.status.success(), "zizmor:\n{}", tail(&audit, 20));
+}
+
+#[test]
+fn dependabot_validates_against_its_schema() {
+    let schema = in_repo(
+        "check-jsonschema",
+        &[
+            "--builtin-schema",
+            "vendor.dependabot",
+            ".github/dependabot.yml",
+        ],
+    );
+    assert!(
+        schema.status.success(),
+        "check-jsonschema:\n{}",
+        tail(&schema, 20)
+    );
 }
 
 /// The README's Quick start, run as written in a fresh repository made from this
