@@ -159,7 +159,12 @@ fn dependabot_covers_everything(config: &Value) -> Result<(), String> {
         seen.push(ecosystem);
         let grouped = update["groups"].as_mapping().is_some_and(|groups| {
             groups.values().any(|group| {
-                group["update-types"] == serde_yaml::from_str::<Value>("[minor, patch]").unwrap()
+                group["update-types"].as_sequence().is_some_and(|types| {
+                    types
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .eq(["minor", "patch"])
+                })
             })
         });
         let weekly = update["schedule"]["interval"].as_str() == Some("weekly");

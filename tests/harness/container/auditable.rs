@@ -16,6 +16,7 @@ impl Deployment<'_> {
         let listed = self.audit_data()?;
         let locked = self.locked_versions()?;
         let mut root = None;
+        let mut names = Vec::new();
         for package in listed["packages"]
             .as_array()
             .ok_or("no `packages` in the audit data")?
@@ -24,6 +25,7 @@ impl Deployment<'_> {
                 package["name"].as_str().unwrap_or_default(),
                 package["version"].as_str().unwrap_or_default(),
             );
+            names.push(name);
             if package["root"] == true {
                 root = Some(name.to_owned());
             }
@@ -40,12 +42,6 @@ impl Deployment<'_> {
         if root.as_deref() != Some(service.as_str()) {
             return Err(format!("expected the root package {service}, saw {root:?}"));
         }
-        let names: Vec<&str> = listed["packages"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|package| package["name"].as_str())
-            .collect();
         let missing: Vec<String> = self
             .direct_dependencies()?
             .into_iter()
