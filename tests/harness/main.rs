@@ -9,7 +9,10 @@
 //!   policy-scanned, and held to the service's routes, ports, drain and settings;
 //! - `supply`: cargo-deny's licence, ban and source checks on every variant's tree (and
 //!   on planted violations), dependabot's configuration, the release's signing;
-//! - `build`: each variant as a standalone project: fmt, clippy, its own tests;
+//! - `build`: each variant as a standalone project: fmt, clippy (built with no database
+//!   reachable), its own tests;
+//! - `queries`: the SQL checked at compile time, its committed cache current, and a
+//!   stale cache or a missing column refused;
 //! - `faults`: each variant's service against a Postgres and a Redis that are stopped
 //!   and started under it, and stopped under load;
 //! - `contract`: each variant's service fuzzed by Schemathesis against its own OpenAPI
@@ -33,6 +36,7 @@ mod helpers;
 mod hooks;
 mod kubernetes;
 mod prometheus;
+mod queries;
 mod render;
 mod repo;
 mod report;

@@ -1,6 +1,7 @@
 //! This repository's own scripts, workflow, README and versions. The checks:
 //! - its shell scripts (`.ci/run`, `.ci/services.sh`, `scripts/update-lockfiles.sh`,
-//!   `tests/container/stand-in-images.sh`) are shellcheck-clean;
+//!   `scripts/update-query-caches.sh`, `tests/container/stand-in-images.sh`) are
+//!   shellcheck-clean;
 //! - its workflows (`template.yml`, and `lockfiles.yml`, which updates every variant's
 //!   lockfile weekly and opens a pull request once `template.yml` passes on it) pass the
 //!   GitHub workflow schema (check-jsonschema) and zizmor; `.github/dependabot.yml`
@@ -45,6 +46,7 @@ fn the_repository_scripts_are_shellcheck_clean() {
         ".ci/run",
         ".ci/services.sh",
         "scripts/update-lockfiles.sh",
+        "scripts/update-query-caches.sh",
         "tests/container/stand-in-images.sh",
     ];
 
