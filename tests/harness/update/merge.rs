@@ -8,7 +8,10 @@ use std::{
 
 use super::{
     git, recorded_version,
-    releases::{TEMPLATE_DEPENDENCY, TEMPLATE_DOCKERFILE_LINE, TEMPLATE_RUST_LOG, releases},
+    releases::{
+        TEMPLATE_CHANGELOG_LINE, TEMPLATE_DEPENDENCY, TEMPLATE_DOCKERFILE_LINE, TEMPLATE_RUST_LOG,
+        releases,
+    },
     user::{
         USER_DEPENDENCY, USER_DOCKERFILE_LINE, USER_NOTES, USER_RUST_LOG, update, user_project,
     },
@@ -68,6 +71,12 @@ fn check_update(project: &Project) -> Result<Checked, String> {
         return Err(format!(
             "the recorded version is not {}:\n{answers}",
             releases().new
+        ));
+    }
+    let old_section = format!("## {}", releases().old);
+    if !printed.contains(TEMPLATE_CHANGELOG_LINE) || printed.contains(&old_section) {
+        return Err(format!(
+            "the update did not print the new release's CHANGELOG section alone:\n{printed}"
         ));
     }
     if !printed.contains("git reset --hard HEAD") {

@@ -13,7 +13,17 @@
 //!   file is untouched; `Cargo.toml` holds both new dependencies, `Cargo.lock` is
 //!   consistent (`cargo metadata --locked`), records both as the project's and keeps
 //!   every other pin; the recorded version moves to the new release; the script prints
+//!   the new release's CHANGELOG section (and not the old one's) and
 //!   `git reset --hard HEAD`, which restores the tree byte for byte.
+//! - `answers`: on the default and maximal variants, `--set OPTION=VALUE` switching each
+//!   option to its other value succeeds, records the answer, leaves conflicts only in
+//!   files the user changed, every other file byte for byte as the switched variant
+//!   generates it, no file missing or left over, the user's file and lines kept, and a
+//!   consistent `Cargo.lock`; a value the template does not offer (a choice, a flag, an
+//!   unknown option, a port the hook refuses) is refused in one line, exit 2, the
+//!   project untouched.
+//! - `markers`: the generated CI's conflict-marker step passes on every variant as
+//!   generated, and fails on a committed marker, naming the file and line.
 //! - `rebuilt`: the default and maximal variants, their conflicts resolved on the
 //!   template's side, pass `cargo clippy --all-targets -- -D warnings` and `cargo test`.
 //! - `script`: the update refuses a tree with uncommitted changes in one line naming
@@ -31,7 +41,9 @@ use std::{
 
 use crate::helpers::{CARGO_GENERATE, Project, git, repo_root, run, succeeded};
 
+mod answers;
 mod first_release;
+mod markers;
 mod merge;
 mod rebuilt;
 mod releases;

@@ -12,6 +12,9 @@ use crate::helpers::{copy_checkout, work_dir};
 /// The line the new release gives the `RUST_LOG` of `.env.example`; the user changes it too.
 pub(super) const TEMPLATE_RUST_LOG: &str = "RUST_LOG=info,tower_http=debug";
 pub(super) const TEMPLATE_DOCKERFILE_LINE: &str = "# Added by the new release of the template.";
+/// The line the new release's CHANGELOG section holds, which the update must print.
+pub(super) const TEMPLATE_CHANGELOG_LINE: &str =
+    "- Rename OLD_SETTING to NEW_SETTING in .env.production.";
 /// The dependency the new release adds; the user adds another, elsewhere in the table.
 pub(super) const TEMPLATE_DEPENDENCY: (&str, &str) = ("ryu", "ryu = \"1\"");
 
@@ -73,8 +76,25 @@ pub(super) fn releases() -> &'static Releases {
 }
 
 /// The new release's changes to `template`: a line added to the Dockerfile, `RUST_LOG`
-/// changed, a dependency added, the version moved, a file added and two deleted.
+/// changed, a dependency added, the version moved, a file added and two deleted, and
+/// a CHANGELOG section.
 fn make_the_new_release(template: &Path, old: &str, new: &str) {
+    let changelog = template
+        .parent()
+        .expect("the repository")
+        .join("CHANGELOG.md");
+    edit(&changelog, |text| {
+        let section = format!("\n## {old}\n");
+        assert!(
+            text.contains(&section),
+            "CHANGELOG.md has no section for {old}"
+        );
+        text.replacen(
+            &section,
+            &format!("\n## {new}\n\n{TEMPLATE_CHANGELOG_LINE}\n{section}"),
+            1,
+        )
+    });
     edit(&template.join("Dockerfile"), |text| {
         format!("{text}{TEMPLATE_DOCKERFILE_LINE}\n")
     });

@@ -1,0 +1,232 @@
+//! An answer changed after generation (`update-template.sh --set OPTION=VALUE`): on the
+//! default and maximal variants, each option switched to its other value on a user's
+//! project gives the project the other variant has, with the user's changes kept.
+
+use std::path::PathBuf;
+
+use super::{
+    generate_at,
+    releases::old_release,
+    user::{USER_DEPENDENCY, USER_DOCKERFILE_LINE, USER_NOTES, update, user_project},
+};
+use crate::{
+    helpers::{Project, Variant, cargo_for, git, run, succeeded, variants, work_dir},
+    report::Table,
+};
+
+/// `variant` with `option` at its other value.
+fn switched(variant: Variant, option: &str) -> (Variant, &'static str) {
+    let spec = template_harness::options()
+        .iter()
+        .find(|candidate| candidate.name == option)
+        .expect("the option");
+    let other = spec
+        .values
+        .iter()
+        .find(|value| !variant.is(option, value))
+        .expect("another value");
+    let target = Variant::every()
+        .into_iter()
+        .find(|candidate| {
+            template_harness::options().iter().all(|each| {
+                let wanted = if each.name == option {
+                    other.as_str()
+                } else {
+                    variant.value(&each.name)
+                };
+                candidate.is(&each.name, wanted)
+            })
+        })
+        .expect("the switched variant");
+    (target, other.as_str())
+}
+
+/// The options a variant's answer can change: the choices and flags.
+fn switchable() -> Vec<&'static str> {
+    template_harness::options()
+        .iter()
+        .map(|option| option.name.as_str())
+        .collect()
+}
+
+#[test]
+fn changing_an_answer_gives_the_other_variants_project_with_the_users_changes() {
+    let mut table = Table::new(
+        "changed answers",
+        "variant | switched | conflicts | files as generated",
+    );
+    for variant in [Variant::default_choice(), Variant::maximal()] {
+        if !variants().contains(&variant) {
+            continue;
+        }
+        for option in switchable() {
+            let (target, value) = switched(variant, option);
+            let outcome = user_project(variant, &format!("answers-{option}"))
+                .and_then(|project| check_switch(&project, target, &format!("{option}={value}")));
+            table.outcome(
+                &variant,
+                outcome.map(|conflicts| format!("{option}={value} | {conflicts} | yes")),
+            );
+        }
+    }
+    table.finish("changed answers");
+}
+
+/// `--set setting` on the user's project: the answer recorded, the conflicts only in
+/// files the user changed, every other file as `target` generates it, the user's own
+/// file and lines kept, and a consistent `Cargo.lock`. The conflicted files, on success.
+fn check_switch(project: &Project, target: Variant, setting: &str) -> Result<String, String> {
+    let output = update(project, &["--set", setting]);
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if !output.status.success() {
+        return Err(format!(
+            "--set {setting} failed ({}):\n{printed}",
+            output.status
+        ));
+    }
+    let (option, value) = setting.split_once('=').expect("OPTION=VALUE");
+    let answers = project.read(".template/answers.toml");
+    let recorded = [
+        format!("{option} = {value}"),
+        format!("{option} = \"{value}\""),
+    ];
+    if !answers
+        .lines()
+        .any(|line| recorded.contains(&line.to_owned()))
+    {
+        return Err(format!(
+            "--set {setting}: .template/answers.toml does not record it:\n{answers}"
+        ));
+    }
+    let conflicts = succeeded(
+        &git(&project.dir, &["diff", "--name-only", "--diff-filter=U"]),
+        "git diff",
+    )?;
+    let users = [
+        ".env.example",
+        "docs/deployment.md",
+        "Dockerfile",
+        "Cargo.toml",
+    ];
+    if let Some(stray) = conflicts.lines().find(|file| !users.contains(file)) {
+        return Err(format!(
+            "--set {setting}: {stray} conflicts, but only the template changed it:\n{printed}"
+        ));
+    }
+    compare_with_fresh(project, target, &conflicts)?;
+    if !project.read("Dockerfile").starts_with(USER_DOCKERFILE_LINE)
+        || !project.read("Cargo.toml").contains(USER_DEPENDENCY.1)
+        || project.read("NOTES.md") != USER_NOTES
+    {
+        return Err(format!(
+            "--set {setting} lost a change of the user's (Dockerfile, Cargo.toml or NOTES.md)"
+        ));
+    }
+    let locked = run(&mut cargo_for(
+        project,
+        &["metadata", "--locked", "--format-version", "1"],
+    ));
+    succeeded(&locked, "cargo metadata --locked after --set").map(drop)?;
+    Ok(if conflicts.is_empty() {
+        "none".into()
+    } else {
+        conflicts.lines().collect::<Vec<_>>().join(", ")
+    })
+}
+
+/// Every file of `project` the user did not change is byte for byte what a fresh
+/// generation of `target` holds, and no file is missing or left over.
+fn compare_with_fresh(project: &Project, target: Variant, conflicts: &str) -> Result<(), String> {
+    let destination = work_dir().join("update/fresh").join(target.id());
+    std::fs::remove_dir_all(&destination).ok();
+    std::fs::create_dir_all(&destination).map_err(|error| error.to_string())?;
+    let name = project
+        .dir
+        .file_name()
+        .expect("a name")
+        .to_string_lossy()
+        .into_owned();
+    let fresh = Project {
+        variant: target,
+        dir: generate_at(
+            &old_release(),
+            &name,
+            &destination,
+            &target.defines(),
+            "a fresh generation",
+        )?,
+    };
+    let ours: Vec<PathBuf> = project
+        .files()
+        .into_iter()
+        .filter(|file| file != &PathBuf::from("NOTES.md"))
+        .collect();
+    if ours != fresh.files() {
+        let missing: Vec<_> = fresh
+            .files()
+            .into_iter()
+            .filter(|file| !ours.contains(file))
+            .collect();
+        let extra: Vec<_> = ours
+            .iter()
+            .filter(|file| !fresh.files().contains(file))
+            .collect();
+        return Err(format!(
+            "the files differ from {target}'s: missing {missing:?}, left over {extra:?}"
+        ));
+    }
+    let changed_by_user = [
+        ".env.example",
+        "docs/deployment.md",
+        "Dockerfile",
+        "Cargo.toml",
+        "Cargo.lock",
+    ];
+    for file in ours {
+        let file = file.to_string_lossy();
+        if !changed_by_user.contains(&&*file)
+            && !conflicts.contains(&*file)
+            && project.read(&file) != fresh.read(&file)
+        {
+            return Err(format!("{file} differs from what {target} generates"));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn a_refused_answer_changes_nothing() {
+    let variant = Variant::default_choice();
+    if !variants().contains(&variant) {
+        return println!("skipped: VARIANTS leaves out {variant}");
+    }
+    let project = user_project(variant, "answers-refused").expect("the user's project");
+    let head =
+        succeeded(&git(&project.dir, &["rev-parse", "HEAD"]), "git rev-parse").expect("HEAD");
+    for (setting, says) in [
+        ("database=mysql", "database is one of"),
+        ("queue=true", "the template has no option queue"),
+        ("redis=yes", "redis is true or false"),
+        ("http_port=99999", "is not a port number"),
+    ] {
+        let output = update(&project, &["--set", setting]);
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.code() == Some(2) && error.lines().count() == 1 && error.contains(says),
+            "--set {setting}: expected exit 2 and one line saying \"{says}\"; saw {} and:\n{error}",
+            output.status
+        );
+        let status = succeeded(&git(&project.dir, &["status", "--porcelain"]), "git status")
+            .expect("status");
+        let now =
+            succeeded(&git(&project.dir, &["rev-parse", "HEAD"]), "git rev-parse").expect("HEAD");
+        assert!(
+            status.is_empty() && now == head,
+            "--set {setting} changed the project:\n{status}"
+        );
+    }
+}
