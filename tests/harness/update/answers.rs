@@ -14,6 +14,20 @@ use crate::{
     report::Table,
 };
 
+/// The template's files the user's project changes (`user::make_the_users_changes`).
+const USERS_FILES: [&str; 4] = [
+    ".env.example",
+    "docs/deployment.md",
+    "Dockerfile",
+    "Cargo.toml",
+];
+
+fn users_changes_kept(project: &Project) -> bool {
+    project.read("Dockerfile").starts_with(USER_DOCKERFILE_LINE)
+        && project.read("Cargo.toml").contains(USER_DEPENDENCY.1)
+        && project.read("NOTES.md") == USER_NOTES
+}
+
 /// `variant` with `option` at its other value.
 fn switched(variant: Variant, option: &str) -> (Variant, &'static str) {
     let spec = template_harness::options()
@@ -106,22 +120,13 @@ fn check_switch(project: &Project, target: Variant, setting: &str) -> Result<Str
         &git(&project.dir, &["diff", "--name-only", "--diff-filter=U"]),
         "git diff",
     )?;
-    let users = [
-        ".env.example",
-        "docs/deployment.md",
-        "Dockerfile",
-        "Cargo.toml",
-    ];
-    if let Some(stray) = conflicts.lines().find(|file| !users.contains(file)) {
+    if let Some(stray) = conflicts.lines().find(|file| !USERS_FILES.contains(file)) {
         return Err(format!(
             "--set {setting}: {stray} conflicts, but only the template changed it:\n{printed}"
         ));
     }
     compare_with_fresh(project, target, &conflicts)?;
-    if !project.read("Dockerfile").starts_with(USER_DOCKERFILE_LINE)
-        || !project.read("Cargo.toml").contains(USER_DEPENDENCY.1)
-        || project.read("NOTES.md") != USER_NOTES
-    {
+    if !users_changes_kept(project) {
         return Err(format!(
             "--set {setting} lost a change of the user's (Dockerfile, Cargo.toml or NOTES.md)"
         ));
@@ -179,16 +184,10 @@ fn compare_with_fresh(project: &Project, target: Variant, conflicts: &str) -> Re
             "the files differ from {target}'s: missing {missing:?}, left over {extra:?}"
         ));
     }
-    let changed_by_user = [
-        ".env.example",
-        "docs/deployment.md",
-        "Dockerfile",
-        "Cargo.toml",
-        "Cargo.lock",
-    ];
     for file in ours {
         let file = file.to_string_lossy();
-        if !changed_by_user.contains(&&*file)
+        if file != "Cargo.lock"
+            && !USERS_FILES.contains(&&*file)
             && !conflicts.contains(&*file)
             && project.read(&file) != fresh.read(&file)
         {
