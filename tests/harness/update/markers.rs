@@ -3,9 +3,7 @@
 
 use std::process::Output;
 
-use serde_yaml::Value;
-
-use super::git_steps;
+use super::{git_steps, workflow_step};
 use crate::helpers::{
     Failures, Project, Variant, all_projects, copy_of, generated, run, tail, variants,
 };
@@ -15,18 +13,7 @@ const STEP: &str = "No conflict markers left by a merge or a template update";
 /// The step's script from the project's `ci.yml`, run in a committed copy of it, after
 /// `plant` has changed the copy.
 fn run_the_step(project: &Project, copy: &str, plant: impl FnOnce(&Project)) -> Output {
-    let workflow: Value =
-        serde_yaml::from_str(&project.read(".github/workflows/ci.yml")).expect("ci.yml parses");
-    let script = workflow["jobs"]["test"]["steps"]
-        .as_sequence()
-        .and_then(|steps| {
-            steps
-                .iter()
-                .find(|step| step["name"].as_str() == Some(STEP))
-        })
-        .and_then(|step| step["run"].as_str())
-        .unwrap_or_else(|| panic!("[{}] ci.yml has no step \"{STEP}\"", project.variant))
-        .to_owned();
+    let script = workflow_step(project, "ci.yml", "test", STEP);
     let copy = copy_of(project, copy);
     plant(&copy);
     let steps: [&[&str]; 3] = [

@@ -22,6 +22,14 @@
 //!   consistent `Cargo.lock`; a value the template does not offer (a choice, a flag, an
 //!   unknown option, a port the hook refuses) is refused in one line, exit 2, the
 //!   project untouched.
+//! - `pull_request`: the generated `template-update.yml`'s shell steps, run in order on
+//!   the default variant with the template's source recorded and a local `origin`: the
+//!   check finds the new release and names its branch; the update step commits the
+//!   update on that branch with the conflicts' markers and writes a pull-request body
+//!   listing the conflicted files and the new release's CHANGELOG section; the push
+//!   step puts the branch on `origin`; run again, the check finds the branch and stops.
+//!   Not run here: the toolchain step (rustup, and cargo-generate installed from the
+//!   template's source; the harness's is on PATH) and `gh pr create`, GitHub's API.
 //! - `markers`: the generated CI's conflict-marker step passes on every variant as
 //!   generated, and fails on a committed marker, naming the file and line.
 //! - `rebuilt`: the default and maximal variants, their conflicts resolved on the
@@ -45,10 +53,28 @@ mod answers;
 mod first_release;
 mod markers;
 mod merge;
+mod pull_request;
 mod rebuilt;
 mod releases;
 mod script;
 mod user;
+
+/// The `run` script of the step named `step` in `job` of the project's workflow `file`.
+fn workflow_step(project: &Project, file: &str, job: &str, step: &str) -> String {
+    let path = format!(".github/workflows/{file}");
+    let workflow: serde_yaml::Value =
+        serde_yaml::from_str(&project.read(&path)).expect("the workflow parses");
+    workflow["jobs"][job]["steps"]
+        .as_sequence()
+        .and_then(|steps| {
+            steps
+                .iter()
+                .find(|each| each["name"].as_str() == Some(step))
+        })
+        .and_then(|found| found["run"].as_str())
+        .unwrap_or_else(|| panic!("[{}] {path} has no step \"{step}\"", project.variant))
+        .to_owned()
+}
 
 /// `git clone` of `from` (at tag or branch `at`, when given) into `to`, replacing it.
 fn clone(from: &Path, at: Option<&str>, to: &Path) -> Result<(), String> {
