@@ -97,7 +97,19 @@ impl Variant {
         Self::with(|option| option.values.last().map_or("", String::as_str))
     }
 
-    fn with(value_of: impl Fn(&TemplateOption) -> &str) -> Variant {
+    /// This combination with `option` at `value` instead: the variant an answer changed
+    /// after generation (`update-template.sh --set`) turns a project into.
+    pub fn switched(&self, option: &str, value: &str) -> Variant {
+        Self::with(|candidate| {
+            if candidate.name == option {
+                value
+            } else {
+                self.value(&candidate.name)
+            }
+        })
+    }
+
+    fn with<'a>(value_of: impl Fn(&'static TemplateOption) -> &'a str) -> Variant {
         let index = options().iter().fold(0, |index, option| {
             let position = option
                 .values

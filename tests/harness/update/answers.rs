@@ -1,13 +1,19 @@
-//! An answer changed after generation (`update-template.sh --set OPTION=VALUE`): on the
-//! default and maximal variants, each option switched to its other value on a user's
-//! project gives the project the other variant has, with the user's changes kept.
+//! An answer changed after generation (`update-template.sh --set OPTION=VALUE`): on every
+//! variant, each option switched to its other value on a user's project gives the project
+//! the other variant has, with the user's changes kept.
 
-use std::path::PathBuf;
+use std::{
+    collections::{BTreeMap, btree_map::Entry},
+    path::PathBuf,
+};
 
 use super::{
     generate_at,
-    releases::old_release,
-    user::{USER_DEPENDENCY, USER_DOCKERFILE_LINE, USER_NOTES, update, user_project},
+    releases::{old_release, releases},
+    update_command,
+    user::{
+        USER_DEPENDENCY, USER_DOCKERFILE_LINE, USER_NOTES, update, user_project, user_project_named,
+    },
 };
 use crate::{
     helpers::{Project, Variant, cargo_for, git, run, succeeded, variants, work_dir},
@@ -28,7 +34,7 @@ fn users_changes_kept(project: &Project) -> bool {
         && project.read("NOTES.md") == USER_NOTES
 }
 
-/// `variant` with `option` at its other value.
+/// `variant` with `option` at its other value, and that value.
 fn switched(variant: Variant, option: &str) -> (Variant, &'static str) {
     let spec = template_harness::options()
         .iter()
@@ -39,20 +45,7 @@ fn switched(variant: Variant, option: &str) -> (Variant, &'static str) {
         .iter()
         .find(|value| !variant.is(option, value))
         .expect("another value");
-    let target = Variant::every()
-        .into_iter()
-        .find(|candidate| {
-            template_harness::options().iter().all(|each| {
-                let wanted = if each.name == option {
-                    other.as_str()
-                } else {
-                    variant.value(&each.name)
-                };
-                candidate.is(&each.name, wanted)
-            })
-        })
-        .expect("the switched variant");
-    (target, other.as_str())
+    (variant.switched(option, other), other.as_str())
 }
 
 /// The options a variant's answer can change: the choices and flags.
@@ -69,18 +62,27 @@ fn changing_an_answer_gives_the_other_variants_project_with_the_users_changes() 
         "changed answers",
         "variant | switched | conflicts | files as generated",
     );
-    for variant in [Variant::default_choice(), Variant::maximal()] {
-        if !variants().contains(&variant) {
-            continue;
-        }
+    // Each target variant's fresh generation, made once: every variant switches into it.
+    let mut fresh = BTreeMap::new();
+    for variant in variants() {
+        let project = match user_project_named(variant, "answers", "changed-answers") {
+            Ok(project) => project,
+            Err(error) => {
+                table.outcome(&variant, Err::<String, _>(error));
+                continue;
+            }
+        };
         for option in switchable() {
             let (target, value) = switched(variant, option);
-            let outcome = user_project(variant, &format!("answers-{option}"))
-                .and_then(|project| check_switch(&project, target, &format!("{option}={value}")));
+            let setting = format!("{option}={value}");
+            let outcome = check_switch(&project, target, &setting, &mut fresh);
             table.outcome(
                 &variant,
-                outcome.map(|conflicts| format!("{option}={value} | {conflicts} | yes")),
+                outcome.map(|conflicts| format!("{setting} | {conflicts} | yes")),
             );
+            // The undo the script prints, so the next option starts from the user's project.
+            let undo = git(&project.dir, &["reset", "--quiet", "--hard", "HEAD"]);
+            succeeded(&undo, "git reset --hard HEAD").expect("the undo");
         }
     }
     table.finish("changed answers");
@@ -89,8 +91,18 @@ fn changing_an_answer_gives_the_other_variants_project_with_the_users_changes() 
 /// `--set setting` on the user's project: the answer recorded, the conflicts only in
 /// files the user changed, every other file as `target` generates it, the user's own
 /// file and lines kept, and a consistent `Cargo.lock`. The conflicted files, on success.
-fn check_switch(project: &Project, target: Variant, setting: &str) -> Result<String, String> {
-    let output = update(project, &["--set", setting]);
+fn check_switch(
+    project: &Project,
+    target: Variant,
+    setting: &str,
+    fresh: &mut BTreeMap<Variant, Project>,
+) -> Result<String, String> {
+    // Sixty-four resolutions of crates the build tier has fetched: from cargo's cache, not
+    // the registry (`merge` proves the script's online resolution).
+    let output = run(
+        update_command(project, &releases().repository, &["--set", setting])
+            .env("CARGO_NET_OFFLINE", "true"),
+    );
     let printed = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -102,20 +114,7 @@ fn check_switch(project: &Project, target: Variant, setting: &str) -> Result<Str
             output.status
         ));
     }
-    let (option, value) = setting.split_once('=').expect("OPTION=VALUE");
-    let answers = project.read(".template/answers.toml");
-    let recorded = [
-        format!("{option} = {value}"),
-        format!("{option} = \"{value}\""),
-    ];
-    if !answers
-        .lines()
-        .any(|line| recorded.contains(&line.to_owned()))
-    {
-        return Err(format!(
-            "--set {setting}: .template/answers.toml does not record it:\n{answers}"
-        ));
-    }
+    answer_recorded(project, setting)?;
     let conflicts = succeeded(
         &git(&project.dir, &["diff", "--name-only", "--diff-filter=U"]),
         "git diff",
@@ -125,7 +124,11 @@ fn check_switch(project: &Project, target: Variant, setting: &str) -> Result<Str
             "--set {setting}: {stray} conflicts, but only the template changed it:\n{printed}"
         ));
     }
-    compare_with_fresh(project, target, &conflicts)?;
+    let fresh = match fresh.entry(target) {
+        Entry::Occupied(made) => made.into_mut(),
+        Entry::Vacant(entry) => entry.insert(fresh_generation(project, target)?),
+    };
+    compare_with_fresh(project, fresh, &conflicts)?;
     if !users_changes_kept(project) {
         return Err(format!(
             "--set {setting} lost a change of the user's (Dockerfile, Cargo.toml or NOTES.md)"
@@ -143,9 +146,28 @@ fn check_switch(project: &Project, target: Variant, setting: &str) -> Result<Str
     })
 }
 
-/// Every file of `project` the user did not change is byte for byte what a fresh
-/// generation of `target` holds, and no file is missing or left over.
-fn compare_with_fresh(project: &Project, target: Variant, conflicts: &str) -> Result<(), String> {
+/// `.template/answers.toml` records `setting` (`OPTION=VALUE`), as a flag or a string.
+fn answer_recorded(project: &Project, setting: &str) -> Result<(), String> {
+    let (option, value) = setting.split_once('=').expect("OPTION=VALUE");
+    let answers = project.read(".template/answers.toml");
+    let recorded = [
+        format!("{option} = {value}"),
+        format!("{option} = \"{value}\""),
+    ];
+    if answers
+        .lines()
+        .any(|line| recorded.contains(&line.to_owned()))
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "--set {setting}: .template/answers.toml does not record it:\n{answers}"
+        ))
+    }
+}
+
+/// `target` generated afresh at the old release, under the name `project` has.
+fn fresh_generation(project: &Project, target: Variant) -> Result<Project, String> {
     let destination = work_dir().join("update/fresh").join(target.id());
     std::fs::remove_dir_all(&destination).ok();
     std::fs::create_dir_all(&destination).map_err(|error| error.to_string())?;
@@ -155,16 +177,23 @@ fn compare_with_fresh(project: &Project, target: Variant, conflicts: &str) -> Re
         .expect("a name")
         .to_string_lossy()
         .into_owned();
-    let fresh = Project {
+    let dir = generate_at(
+        &old_release(),
+        &name,
+        &destination,
+        &target.defines(),
+        "a fresh generation",
+    )?;
+    Ok(Project {
         variant: target,
-        dir: generate_at(
-            &old_release(),
-            &name,
-            &destination,
-            &target.defines(),
-            "a fresh generation",
-        )?,
-    };
+        dir,
+    })
+}
+
+/// Every file of `project` the user did not change is byte for byte what the `fresh`
+/// generation of the switched variant holds, and no file is missing or left over.
+fn compare_with_fresh(project: &Project, fresh: &Project, conflicts: &str) -> Result<(), String> {
+    let target = fresh.variant;
     let ours: Vec<PathBuf> = project
         .files()
         .into_iter()

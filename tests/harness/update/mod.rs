@@ -15,8 +15,9 @@
 //!   every other pin; the recorded version moves to the new release; the script prints
 //!   the new release's CHANGELOG section (and not the old one's) and
 //!   `git reset --hard HEAD`, which restores the tree byte for byte.
-//! - `answers`: on the default and maximal variants, `--set OPTION=VALUE` switching each
-//!   option to its other value succeeds, records the answer, leaves conflicts only in
+//! - `answers`: on every variant, `--set OPTION=VALUE` switching each option to its
+//!   other value (one after another on one user project, each undone by
+//!   `git reset --hard HEAD`) succeeds, records the answer, leaves conflicts only in
 //!   files the user changed, every other file byte for byte as the switched variant
 //!   generates it, no file missing or left over, the user's file and lines kept, and a
 //!   consistent `Cargo.lock`; a value the template does not offer (a choice, a flag, an
@@ -32,8 +33,11 @@
 //!   template's source; the harness's is on PATH) and `gh pr create`, GitHub's API.
 //! - `markers`: the generated CI's conflict-marker step passes on every variant as
 //!   generated, and fails on a committed marker, naming the file and line.
-//! - `rebuilt`: the default and maximal variants, their conflicts resolved on the
-//!   template's side, pass `cargo clippy --all-targets -- -D warnings` and `cargo test`.
+//! - `rebuilt`: the default and maximal variants updated to the new release and switched
+//!   to the other database in one run (`--to` with `--set database=...`: SQLite to
+//!   Postgres, and back), their conflicts resolved on the template's side, pass
+//!   `cargo fmt --check`, `cargo clippy --all-targets -- -D warnings` and `cargo test`
+//!   against the database they now use.
 //! - `script`: the update refuses a tree with uncommitted changes in one line naming
 //!   them, without touching it; `--check` exits 1 while a newer release exists and 0
 //!   after the update; a source that looks like a git option (`--upload-pack=...`)
@@ -174,12 +178,18 @@ fn generate_at(
 /// The project's own `scripts/update-template.sh`, run as its user would, taking the
 /// template from `from`.
 fn update_from(project: &Project, from: &Path, args: &[&str]) -> Output {
-    run(as_user(
-        Command::new(project.path("scripts/update-template.sh"))
-            .current_dir(&project.dir)
-            .args(["--from", &from.to_string_lossy()])
-            .args(args),
-    ))
+    run(&mut update_command(project, from, args))
+}
+
+/// `update_from`'s command, for a caller that sets more of its environment.
+fn update_command(project: &Project, from: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(project.path("scripts/update-template.sh"));
+    command
+        .current_dir(&project.dir)
+        .args(["--from", &from.to_string_lossy()])
+        .args(args);
+    as_user(&mut command);
+    command
 }
 
 /// The conflicts of the update resolved as a user taking the template's side would.

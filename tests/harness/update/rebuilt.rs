@@ -1,14 +1,16 @@
-//! The default and maximal variants build, lint and pass their tests after an update.
+//! The default and maximal variants take the new release and the other database in one
+//! update (`--to` with `--set database=...`, so each direction of the switch), then pass
+//! `cargo fmt --check`, clippy and their tests against the real database.
 
 use super::{
     releases::releases,
     take_the_templates_side,
     user::{update, user_project},
 };
-use crate::helpers::{CLIPPY, Failures, Variant, cargo_for, run, succeeded, variants};
+use crate::helpers::{CLIPPY, Failures, Project, Variant, cargo_for, run, succeeded, variants};
 
 #[test]
-fn the_extreme_variants_build_lint_and_pass_their_tests_after_an_update() {
+fn the_extreme_variants_build_lint_and_pass_their_tests_after_an_update_to_the_other_database() {
     let mut failures = Failures::default();
     for variant in [Variant::default_choice(), Variant::maximal()] {
         if !variants().contains(&variant) {
@@ -19,20 +21,31 @@ fn the_extreme_variants_build_lint_and_pass_their_tests_after_an_update() {
             failures.add(&variant, error);
         }
     }
-    failures.assert_none("building after an update");
+    failures.assert_none("building after an update that switches the database");
 }
 
-/// `variant`'s user project updated, its conflicts resolved on the template's side, then
-/// `cargo clippy` and `cargo test` as its CI runs them.
+/// `variant`'s user project updated to the new release on the other database, its
+/// conflicts resolved on the template's side, then checked as its CI checks it.
 fn updated_and_checked(variant: Variant) -> Result<(), String> {
     let project = user_project(variant, "build")?;
-    let output = update(&project, &["--to", &releases().new]);
-    succeeded(&output, "the update")?;
+    let other = if variant.is("database", "postgres") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    let setting = format!("database={other}");
+    let output = update(&project, &["--to", &releases().new, "--set", &setting]);
+    succeeded(&output, &format!("the update with --set {setting}"))?;
     take_the_templates_side(&project)?;
-    for args in [CLIPPY, &["test", "--locked"][..]] {
+    // The switched project runs against the database it now has.
+    let switched = Project {
+        variant: variant.switched("database", other),
+        dir: project.dir,
+    };
+    for args in [&["fmt", "--check"][..], CLIPPY, &["test", "--locked"][..]] {
         succeeded(
-            &run(&mut cargo_for(&project, args)),
-            &format!("cargo {}", args[0]),
+            &run(&mut cargo_for(&switched, args)),
+            &format!("cargo {} after --set {setting}", args[0]),
         )?;
     }
     Ok(())

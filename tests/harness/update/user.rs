@@ -19,17 +19,30 @@ pub(super) const USER_NOTES: &str = "The user's own file.\n";
 /// `variant` generated from the old release, committed, then changed as a user would,
 /// committed again; in a directory of `case`'s own, so tests never share one.
 pub(super) fn user_project(variant: Variant, case: &str) -> Result<Project, String> {
+    // A name of its own: its binaries must not replace the `build` tier's, which `faults` runs.
+    user_project_named(
+        variant,
+        case,
+        &format!("updated-{}", project_name(&variant)),
+    )
+}
+
+/// `user_project`, named `name` whatever its variant: projects that are never built
+/// can share one name, and so one fresh generation of each variant to compare with.
+pub(super) fn user_project_named(
+    variant: Variant,
+    case: &str,
+    name: &str,
+) -> Result<Project, String> {
     let destination = work_dir()
         .join("update/projects")
         .join(case)
         .join(variant.id());
     std::fs::remove_dir_all(&destination).ok();
     std::fs::create_dir_all(&destination).map_err(|e| e.to_string())?;
-    // A name of its own: its binaries must not replace the `build` tier's, which `faults` runs.
-    let name = format!("updated-{}", project_name(&variant));
     let dir = generate_at(
         &old_release(),
-        &name,
+        name,
         &destination,
         &variant.defines(),
         "generating at the old release",
