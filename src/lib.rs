@@ -97,6 +97,21 @@ impl Variant {
         Self::with(|option| option.values.last().map_or("", String::as_str))
     }
 
+    /// The value of `option` this combination does not have (every option has two).
+    pub fn other_value(&self, option: &str) -> &'static str {
+        options()
+            .iter()
+            .find(|candidate| candidate.name == option)
+            .and_then(|candidate| {
+                candidate
+                    .values
+                    .iter()
+                    .find(|value| !self.is(option, value))
+            })
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("no other value of {option} in cargo-generate.toml"))
+    }
+
     /// This combination with `option` at `value` instead: the variant an answer changed
     /// after generation (`update-template.sh --set`) turns a project into.
     pub fn switched(&self, option: &str, value: &str) -> Variant {

@@ -34,20 +34,6 @@ fn users_changes_kept(project: &Project) -> bool {
         && project.read("NOTES.md") == USER_NOTES
 }
 
-/// `variant` with `option` at its other value, and that value.
-fn switched(variant: Variant, option: &str) -> (Variant, &'static str) {
-    let spec = template_harness::options()
-        .iter()
-        .find(|candidate| candidate.name == option)
-        .expect("the option");
-    let other = spec
-        .values
-        .iter()
-        .find(|value| !variant.is(option, value))
-        .expect("another value");
-    (variant.switched(option, other), other.as_str())
-}
-
 /// The options a variant's answer can change: the choices and flags.
 fn switchable() -> Vec<&'static str> {
     template_harness::options()
@@ -73,7 +59,8 @@ fn changing_an_answer_gives_the_other_variants_project_with_the_users_changes() 
             }
         };
         for option in switchable() {
-            let (target, value) = switched(variant, option);
+            let value = variant.other_value(option);
+            let target = variant.switched(option, value);
             let setting = format!("{option}={value}");
             let outcome = check_switch(&project, target, &setting, &mut fresh);
             table.outcome(

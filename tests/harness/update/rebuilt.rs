@@ -28,11 +28,7 @@ fn the_extreme_variants_build_lint_and_pass_their_tests_after_an_update_to_the_o
 /// conflicts resolved on the template's side, then checked as its CI checks it.
 fn updated_and_checked(variant: Variant) -> Result<(), String> {
     let project = user_project(variant, "build")?;
-    let other = if variant.is("database", "postgres") {
-        "sqlite"
-    } else {
-        "postgres"
-    };
+    let other = variant.other_value("database");
     let setting = format!("database={other}");
     let output = update(&project, &["--to", &releases().new, "--set", &setting]);
     succeeded(&output, &format!("the update with --set {setting}"))?;
