@@ -13,6 +13,7 @@ mod http;
 pub mod memory;
 pub mod postgres;
 pub mod settings;
+mod tree;
 
 pub use http::{Response, exchange, http};
 
@@ -158,7 +159,8 @@ pub fn run_cargo_generate(name: &str, args: &[String], destination: &Path) -> Ou
     command.args(args).output().expect("cargo-generate runs")
 }
 
-/// The variant generated once per test process, from a clean directory.
+/// The variant generated once per test process, from a clean directory, then mirrored
+/// into its place: what an earlier tier built from the same files stays built.
 pub fn generated(variant: Variant) -> Project {
     static PROJECTS: OnceLock<Mutex<BTreeMap<Variant, Project>>> = OnceLock::new();
     let projects = PROJECTS.get_or_init(Default::default);
@@ -169,20 +171,24 @@ pub fn generated(variant: Variant) -> Project {
         .entry(variant)
         .or_insert_with(|| {
             let destination = work_dir().join("generated").join(variant.id());
-            std::fs::remove_dir_all(&destination).ok();
+            let fresh = work_dir().join("generating").join(variant.id());
+            std::fs::remove_dir_all(&fresh).ok();
             let name = project_name(&variant);
             let defines: Vec<String> = variant
                 .defines()
                 .into_iter()
                 .flat_map(|define| ["-d".to_owned(), define])
                 .collect();
-            let output = run_cargo_generate(&name, &defines, &destination);
+            let output = run_cargo_generate(&name, &defines, &fresh);
             assert!(
                 output.status.success(),
                 "[{variant}] cargo generate failed:\n{}{}",
                 String::from_utf8_lossy(&output.stdout),
                 String::from_utf8_lossy(&output.stderr)
             );
+            tree::mirror(&fresh, &destination)
+                .unwrap_or_else(|error| panic!("[{variant}] generated files not placed: {error}"));
+            std::fs::remove_dir_all(&fresh).ok();
             Project {
                 variant,
                 dir: destination.join(name),
