@@ -52,10 +52,11 @@ fi
 
 echo "==> generating $variant"
 project=$work/$variant
-rm -rf "$project"
+rm -rf "$project" "$work/source"
 mkdir -p "$project"
+scripts/template-source.sh "$work/source"
 # shellcheck disable=SC2086 # the defines are `-d name=value` words
-if ! cargo run --quiet --locked --bin cargo-generate -- generate --path "$PWD" --name svc --silent --vcs none \
+if ! cargo run --quiet --locked --bin cargo-generate -- generate --path "$work/source" --name svc --silent --vcs none \
     --destination "$project" $defines >"$work/generate.log" 2>&1; then
     cat "$work/generate.log" >&2
     exit 1

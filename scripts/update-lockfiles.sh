@@ -20,6 +20,7 @@ trap 'rm -rf "$work"' EXIT
 
 cargo build --quiet --manifest-path "$root/Cargo.toml" --bin cargo-generate
 generate="$root/target/debug/cargo-generate"
+"$root/scripts/template-source.sh" "$work/source"
 
 # Each variant's lockfile name and -d arguments, from template/cargo-generate.toml.
 variants=$(cargo run --quiet --manifest-path "$root/Cargo.toml" --example variants -- --lockfiles)
@@ -32,7 +33,7 @@ while read -r variant defines; do
     lockfile="$root/template/lockfiles/$variant.lock"
     [ -f "$lockfile" ] || cp "$work/seed.lock" "$lockfile"
     mkdir -p "$work/$variant"
-    USER=${USER:-template} "$generate" generate --path "$root" --name "$placeholder" \
+    USER=${USER:-template} "$generate" generate --path "$work/source" --name "$placeholder" \
         --silent --vcs none --destination "$work/$variant" "${defines[@]}" >/dev/null
     project="$work/$variant/$placeholder"
     # From the pinned lockfile, resolve only what the manifest changed:

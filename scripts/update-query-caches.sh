@@ -21,6 +21,7 @@ trap 'rm -rf "$work"' EXIT
 
 cargo build --quiet --manifest-path "$root/Cargo.toml" --bin cargo-generate
 generate="$root/target/debug/cargo-generate"
+"$root/scripts/template-source.sh" "$work/source"
 
 # The first variant of each database (no other option on), from template/cargo-generate.toml.
 variants=$(cargo run --quiet --manifest-path "$root/Cargo.toml" --example variants -- --lockfiles |
@@ -30,7 +31,7 @@ while read -r variant defines; do
     database=${variant%%+*}
     database=${database#database=}
     mkdir -p "$work/$database"
-    USER=${USER:-template} "$generate" generate --path "$root" --name query-cache \
+    USER=${USER:-template} "$generate" generate --path "$work/source" --name query-cache \
         --silent --vcs none --destination "$work/$database" "${defines[@]}" >/dev/null
     "$work/$database/query-cache/scripts/query-cache.sh"
     rm -rf "$root/template/query-caches/$database"

@@ -1,7 +1,7 @@
 //! `cargo generate`, built from the version pinned in this repository's
 //! `Cargo.lock`, for machines where `cargo install cargo-generate` cannot build.
 //!
-//! Usage: `cargo run --release -- generate --path . --name my-svc`
+//! Usage: `cargo run --release -- generate --path . template --name my-svc`
 
 use std::process::ExitCode;
 

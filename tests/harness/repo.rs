@@ -1,5 +1,6 @@
 //! This repository's own scripts, workflow, README and versions. The checks:
-//! - its shell scripts (`.ci/run`, `.ci/services.sh`, `scripts/update-lockfiles.sh`,
+//! - its shell scripts (`.ci/run`, `.ci/services.sh`, `scripts/bench.sh`,
+//!   `scripts/template-source.sh`, `scripts/update-lockfiles.sh`,
 //!   `scripts/update-query-caches.sh`, `tests/container/stand-in-images.sh`) are
 //!   shellcheck-clean;
 //! - its workflows (`template.yml`, and `lockfiles.yml`, which updates every variant's
@@ -45,6 +46,8 @@ fn the_repository_scripts_are_shellcheck_clean() {
     let scripts = [
         ".ci/run",
         ".ci/services.sh",
+        "scripts/bench.sh",
+        "scripts/template-source.sh",
         "scripts/update-lockfiles.sh",
         "scripts/update-query-caches.sh",
         "tests/container/stand-in-images.sh",

@@ -143,13 +143,30 @@ pub fn copy_of(project: &Project, name: &str) -> Project {
     }
 }
 
-/// Runs `cargo generate --path <this repository>` with extra arguments.
+/// This checkout's files as a fresh clone holds them ([`copy_checkout`]), copied once
+/// per test process: the template every generation reads. Given the checkout itself,
+/// cargo-generate would copy all of it, build output included (seconds a generation),
+/// and expand the first `cargo-generate.toml` in path order, which can be a copy under
+/// `target/` of an older tree.
+pub fn template_source() -> &'static Path {
+    static SOURCE: OnceLock<PathBuf> = OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let source = work_dir()
+            .join("source")
+            .join(std::process::id().to_string());
+        std::fs::remove_dir_all(&source).ok();
+        copy_checkout(&source);
+        source
+    })
+}
+
+/// Runs `cargo generate --path <this checkout's files>` with extra arguments.
 pub fn run_cargo_generate(name: &str, args: &[String], destination: &Path) -> Output {
     std::fs::create_dir_all(destination).expect("destination directory");
     let mut command = Command::new(CARGO_GENERATE);
     command
         .args(["generate", "--path"])
-        .arg(repo_root())
+        .arg(template_source())
         .args(["--name", name, "--silent", "--destination"])
         .arg(destination)
         .env(
@@ -171,7 +188,13 @@ pub fn generated(variant: Variant) -> Project {
         .entry(variant)
         .or_insert_with(|| {
             let destination = work_dir().join("generated").join(variant.id());
-            let fresh = work_dir().join("generating").join(variant.id());
+            // Of this process's own: the tiers that run beside each other generate the
+            // same variants.
+            let fresh = work_dir().join("generating").join(format!(
+                "{}-{}",
+                std::process::id(),
+                variant.id()
+            ));
             std::fs::remove_dir_all(&fresh).ok();
             let name = project_name(&variant);
             let defines: Vec<String> = variant
