@@ -6,7 +6,9 @@
 //!   a trailing hyphen kept by `--force`, an unknown database, an `http_port` that is
 //!   not a number or out of range, an `image_registry` ending in a slash;
 //! - accepted: no options at all give the default variant (SQLite), and the template
-//!   generates from a `git` URL.
+//!   generates from a `git` URL;
+//! - the harness generates from the checkout's `template/`, not from a template copy
+//!   left under `target/` (which cargo-generate, given the checkout, would expand first).
 
 use crate::helpers::{
     CARGO_GENERATE, Project, Variant, files_under, repo_root, run_cargo_generate, tail, work_dir,
@@ -117,6 +119,28 @@ fn it_refuses_an_image_registry_with_a_trailing_slash() {
     assert_says(
         &printed,
         "image_registry 'ghcr.io/acme/' is not a registry path",
+    );
+}
+
+#[test]
+fn generation_reads_the_checkouts_template_not_a_copy_under_target() {
+    // Named to come first in path order, before the copies the other tiers leave.
+    let stale = repo_root().join("target/a-stale-template-copy/template");
+    std::fs::create_dir_all(&stale).expect("the stale copy's directory");
+    std::fs::write(stale.join("cargo-generate.toml"), "[template]\n").expect("its config");
+    std::fs::write(stale.join("STALE"), "from the copy under target/\n").expect("its file");
+    let destination = work_dir().join("beside-a-stale-copy");
+    std::fs::remove_dir_all(&destination).ok();
+
+    let output = run_cargo_generate("fresh-service", &[], &destination);
+
+    std::fs::remove_dir_all(stale.parent().expect("a parent")).ok();
+    let project = destination.join("fresh-service");
+    assert!(output.status.success(), "{}", tail(&output, 20));
+    assert!(
+        project.join("Cargo.toml").is_file() && !project.join("STALE").exists(),
+        "expected the template's project, saw the stale copy's: {:?}",
+        files_under(&project, &|_: &std::path::Path| false)
     );
 }
 

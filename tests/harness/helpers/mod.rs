@@ -386,24 +386,13 @@ pub fn shell_block(readme: &str, section: &str) -> String {
 }
 
 /// The files of this checkout as they are, committed or not (tracked, and untracked but
-/// not ignored), copied into `to`: what a fresh clone of the work in progress holds.
+/// not ignored), copied into `to` by `scripts/template-source.sh`, as the maintainer
+/// scripts copy them: what a fresh clone of the work in progress holds.
 pub fn copy_checkout(to: &Path) {
-    let listed = run(Command::new("git").current_dir(repo_root()).args([
-        "ls-files",
-        "-z",
-        "--cached",
-        "--others",
-        "--exclude-standard",
-    ]));
-    for file in String::from_utf8_lossy(&listed.stdout)
-        .split('\0')
-        .filter(|file| !file.is_empty())
-    {
-        let (source, copy) = (repo_root().join(file), to.join(file));
-        if source.is_file() {
-            std::fs::create_dir_all(copy.parent().expect("a parent")).expect("directories");
-            std::fs::copy(&source, &copy)
-                .unwrap_or_else(|error| panic!("cannot copy {file}: {error}"));
-        }
-    }
+    let copied = run(Command::new(repo_root().join("scripts/template-source.sh")).arg(to));
+    assert!(
+        copied.status.success(),
+        "scripts/template-source.sh failed:\n{}",
+        tail(&copied, 20)
+    );
 }
