@@ -7,7 +7,7 @@
 # Usage: scripts/query-cache.sh [--check] [--install]
 #
 #   --check     change nothing; fail if .sqlx/ is stale (CI runs this)
-#   --install   first install sqlx-cli, at the sqlx version in Cargo.lock, if missing
+#   --install   first install sqlx-cli, of the sqlx minor series in Cargo.lock, if missing
 #
 {%- if database == "postgres" %}
 # The schema is built in a scratch database, {{crate_name}}_query_cache, dropped and
@@ -30,12 +30,17 @@ for argument in "$@"; do
     esac
 done
 
-# sqlx-cli writes the cache in the format of its own version: keep it at the library's.
-version=$(awk '/^name = "sqlx"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
-install_command=(cargo install sqlx-cli --locked --version "$version" --no-default-features --features "{% if database == "postgres" %}rustls,postgres{% else %}sqlite{% endif %}")
-if [ "$(sqlx --version 2>/dev/null)" != "sqlx-cli $version" ]; then
+# sqlx-cli writes the cache in the format of its minor series (0.9.x, say): keep it in
+# the library's. Not its exact version: sqlx-cli is not published for every patch release
+# of sqlx, and Dependabot moves sqlx by patch releases.
+locked=$(awk '/^name = "sqlx"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+series=${locked%.*}
+install_command=(cargo install sqlx-cli --locked --version "~$series" --no-default-features --features "{% if database == "postgres" %}rustls,postgres{% else %}sqlite{% endif %}")
+installed=$(sqlx --version 2>/dev/null || true)
+installed=${installed#sqlx-cli }
+if [ "${installed%.*}" != "$series" ]; then
     if [ -z "$install" ]; then
-        echo "sqlx-cli $version is needed: ${install_command[*]} (or pass --install)" >&2
+        echo "sqlx-cli $series.x is needed for sqlx $locked: ${install_command[*]} (or pass --install)" >&2
         exit 1
     fi
     "${install_command[@]}"

@@ -9,7 +9,9 @@
 //!   message (the project's `.cargo/config.toml` sets `SQLX_OFFLINE=true`);
 //! - the same change fails `scripts/query-cache.sh --check`;
 //! - a query naming a column the migrations do not create fails against the database,
-//!   naming the column.
+//!   naming the column;
+//! - with the project's sqlx moved to another patch release of its minor series, as
+//!   Dependabot moves it, the check passes with the sqlx-cli installed for the old one.
 //!
 //! That every variant builds with no database reachable is the `build` tier's: its
 //! clippy build runs with `DATABASE_URL` naming a closed port.
@@ -18,7 +20,7 @@ use std::process::Output;
 
 use crate::helpers::{
     Failures, Project, Variant, cargo_for, copy_of, generated, in_project, postgres::admin_url,
-    run, tail, variants,
+    run, succeeded, tail, variants,
 };
 
 /// What sqlx says when `SQLX_OFFLINE=true` and `.sqlx/` has no entry for a query.
@@ -167,4 +169,70 @@ fn a_query_naming_a_missing_column_fails_against_the_database() {
         expect_refusal(&mut failures, &variant, &output, what, &[sqlite, postgres]);
     }
     failures.assert_none("query naming a missing column");
+}
+
+/// Dependabot moves sqlx by patch releases, and sqlx-cli is not published for each of
+/// them (none for sqlx 0.9.1): with the project's sqlx moved to another patch release of
+/// its minor series, the check still runs, with the sqlx-cli installed for the old one.
+#[test]
+fn the_ci_check_passes_with_sqlx_at_another_patch_release_than_sqlx_cli() {
+    let mut failures = Failures::default();
+    for variant in one_per_database() {
+        let project = copy_of(&generated(variant), "sqlx-patch-release");
+        let moved = match move_sqlx_to_another_patch_release(&project) {
+            Ok(Some(moved)) => moved,
+            Ok(None) => {
+                println!("skipped {variant}: its sqlx has no other patch release yet");
+                continue;
+            }
+            Err(error) => {
+                failures.add(&variant, error);
+                continue;
+            }
+        };
+        let output = query_cache_check(&project);
+        failures.check(
+            output.status.success(),
+            &variant,
+            format!(
+                "expected scripts/query-cache.sh --check to pass with sqlx moved to {moved}, \
+                 it failed:\n{}",
+                tail(&output, 30)
+            ),
+        );
+    }
+    failures.assert_none("query cache check after a sqlx patch release");
+}
+
+/// Moves the project's sqlx to another patch release of its minor series: down to the
+/// first, or from the first up to the newest. Gives the version it moved to, or `None`
+/// when the series has one release.
+fn move_sqlx_to_another_patch_release(project: &Project) -> Result<Option<String>, String> {
+    let locked = locked_sqlx(project)?;
+    let (series, patch) = locked
+        .rsplit_once('.')
+        .ok_or_else(|| format!("sqlx {locked} has no patch number"))?;
+    let first = format!("{series}.0");
+    let mut update = vec!["update", "--package", "sqlx"];
+    if patch != "0" {
+        update.extend(["--precise", &first]);
+    }
+    succeeded(
+        &run(&mut cargo_for(project, &update)),
+        "cargo update --package sqlx",
+    )?;
+    let moved = locked_sqlx(project)?;
+    Ok((moved != locked).then_some(moved))
+}
+
+/// The version of sqlx in the project's Cargo.lock.
+fn locked_sqlx(project: &Project) -> Result<String, String> {
+    let lock = project.read("Cargo.lock");
+    lock.lines()
+        .skip_while(|line| *line != "name = \"sqlx\"")
+        .nth(1)
+        .and_then(|line| line.strip_prefix("version = \""))
+        .and_then(|line| line.strip_suffix('"'))
+        .map(str::to_owned)
+        .ok_or_else(|| "Cargo.lock has no sqlx".to_owned())
 }
