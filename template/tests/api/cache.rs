@@ -4,14 +4,10 @@ use redis::AsyncCommands;
 use {{crate_name}}::db::{DbPool, MIGRATOR};
 
 use crate::support::{
-    app::{TestApp, spawn_app_with},
+    app::{TestApp, spawn_app, spawn_app_with},
+    cache::unique_prefix,
     json_body,
 };
-
-/// A key prefix of its own, so tests sharing one Redis never see each other's items.
-fn unique_prefix() -> String {
-    format!("test-{}", uuid::Uuid::new_v4())
-}
 
 async fn redis_connection() -> redis::aio::MultiplexedConnection {
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
@@ -61,6 +57,19 @@ async fn deleting_an_item_evicts_it_from_redis(pool: DbPool) {
 
     let exists: bool = redis_connection().await.exists(format!("{prefix}:item:{id}")).await.expect("EXISTS");
     assert!(!exists, "item {id} is still in Redis after DELETE");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn test_apps_sharing_a_redis_do_not_serve_each_others_cached_items(pool: DbPool) {
+    let first = spawn_app(pool.clone()).await;
+    let id = first.create_item("the first app's").await["id"].as_i64().expect("numeric id");
+    assert_eq!(first.get(&format!("/api/v1/items/{id}")).await.status(), 200);
+    sqlx::query("DELETE FROM items WHERE id = $1").bind(id).execute(&pool).await.expect("row deleted");
+    let second = spawn_app(pool).await;
+
+    let response = second.get(&format!("/api/v1/items/{id}")).await;
+
+    assert_eq!(response.status(), 404, "the second app served item {id} from the first app's cache");
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

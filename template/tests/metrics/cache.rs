@@ -1,16 +1,14 @@
 use {{crate_name}}::db::{DbPool, MIGRATOR};
 
-use crate::{Metrics, one_at_a_time, support::app::spawn_app_with};
-
-/// A key prefix of its own, so tests sharing one Redis never see each other's items.
-fn unique_prefix() -> String {
-    format!("test-{}", uuid::Uuid::new_v4())
-}
+use crate::{
+    Metrics, one_at_a_time,
+    support::app::{spawn_app, spawn_app_with},
+};
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn cache_hits_and_misses_are_counted(pool: DbPool) {
     let _turn = one_at_a_time().await;
-    let app = spawn_app_with(pool, &["--cache-key-prefix", &unique_prefix()]).await;
+    let app = spawn_app(pool).await;
     let id = app.create_item("cached").await["id"].clone();
     let before = Metrics::scrape(&app).await;
 
@@ -28,7 +26,7 @@ async fn cache_hits_and_misses_are_counted(pool: DbPool) {
 async fn an_unreachable_redis_counts_an_error_and_steps_the_cache_aside(pool: DbPool) {
     let _turn = one_at_a_time().await;
     // The counters are the process's: read them before the app below checks Redis at start.
-    let before = Metrics::scrape(&spawn_app_with(pool.clone(), &["--cache-key-prefix", &unique_prefix()]).await).await;
+    let before = Metrics::scrape(&spawn_app(pool.clone()).await).await;
     let app = spawn_app_with(pool, &["--redis-url", "redis://127.0.0.1:1"]).await;
     let id = app.create_item("uncached").await["id"].clone();
 

@@ -35,9 +35,25 @@ pub async fn spawn_app(pool: DbPool) -> TestApp {
     spawn_app_with(pool, &[]).await
 }
 
+/// Makes a value no other test app has.
+type UniqueValue = fn() -> String;
+
+/// Settings each test app gets a value of its own for, unless the test gives one: the
+/// state an app keeps in a service the tests share stays apart.
+const OWN_PER_APP: &[(&str, UniqueValue)] = &[
+{%- if redis %}
+    ("--cache-key-prefix", super::cache::unique_prefix),
+{%- endif %}
+];
+
 pub async fn spawn_app_with(pool: DbPool, flags: &[&str]) -> TestApp {
     init_logs();
-    let config = test_config(flags);
+    let own: Vec<String> = OWN_PER_APP
+        .iter()
+        .filter(|(flag, _)| !flags.contains(flag))
+        .flat_map(|(flag, value)| [flag.to_string(), value()])
+        .collect();
+    let config = test_config(&own.iter().map(String::as_str).chain(flags.iter().copied()).collect::<Vec<_>>());
     let client = client_with_token(&config);
     let app = App::build_with_pool(config, pool.clone())
         .await

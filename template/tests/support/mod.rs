@@ -5,6 +5,9 @@
 #![allow(dead_code)]
 
 pub mod app;
+{% if redis -%}
+pub mod cache;
+{% endif -%}
 pub mod tokens;
 {% if sentry or otel -%}
 pub mod receiver;
