@@ -40,6 +40,41 @@ while [ $# -gt 0 ]; do
     esac
 done
 
+# An IPv4 address as a number.
+ipv4_number() {
+    local IFS=.
+    # shellcheck disable=SC2086 # split on the dots
+    set -- $1
+    echo $(( ($1 << 24) + ($2 << 16) + ($3 << 8) + $4 ))
+}
+
+# Whether two IPv4 networks (a.b.c.d/n) share an address.
+networks_overlap() {
+    local length=$(( ${1#*/} < ${2#*/} ? ${1#*/} : ${2#*/} ))
+    local mask=$(( (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF ))
+    (( ($(ipv4_number "${1%/*}") & mask) == ($(ipv4_number "${2%/*}") & mask) ))
+}
+
+# compose.production.yml gives the stack the subnet NETWORK_PREFIX.0/24. The engine
+# refuses a subnet that overlaps another network's, with a message that names no
+# setting, so another stack's network (or any other) is named here, before anything changes.
+check_network_prefix() {
+    local prefix subnet id details name other
+    prefix=$(setting NETWORK_PREFIX)
+    subnet="${prefix:-172.30.94}.0/24"
+    for id in $(docker network ls --quiet); do
+        details=$(docker network inspect "$id")
+        grep -q '"com.docker.compose.project": "{{project-name}}"' <<<"$details" && continue
+        name=$(grep -m 1 -o '"Name": "[^"]*"' <<<"$details" | cut -d '"' -f 4)
+        while read -r other; do
+            if networks_overlap "$subnet" "$other"; then
+                echo "error: the stack's network, $subnet (NETWORK_PREFIX in $env_file), overlaps docker network $name ($other): set NETWORK_PREFIX to a free /24 (docs/deployment.md)" >&2
+                exit 1
+            fi
+        done < <(grep -o '"Subnet": "[0-9./]*"' <<<"$details" | cut -d '"' -f 4)
+    done
+}
+
 cd "$(dirname "$0")/.."
 if [ ! -f "$env_file" ]; then
     echo "error: $env_file not found: copy .env.production.example to $env_file and fill it in" >&2
@@ -59,6 +94,7 @@ if [ "$secret_files" = true ] && [ -f compose.secrets.yml ]; then
 fi
 
 compose=(docker compose "${compose_files[@]}" --env-file "$env_file")
+check_network_prefix
 previous_tag=$(setting IMAGE_TAG)
 if [ -n "$tag" ]; then
     export IMAGE_TAG=$tag

@@ -15,7 +15,8 @@ use std::{
 use super::{
     Deployment,
     stack::{
-        Stack, create_database, docker, example_settings, host_address, set_setting, write_settings,
+        Stack, create_database, docker, example_settings, free_network_prefix, host_address,
+        set_setting, write_settings,
     },
 };
 use crate::helpers::{clean_env, free_port, http, run, secrets_of, succeeded, work_dir};
@@ -143,11 +144,9 @@ impl Deployment<'_> {
         }
         // The settings file deploy.sh reads by default; git ignores it, so the deploy's stash leaves it.
         write_settings(&self.dir.join(".env.production"), &settings)?;
-        self.stack = Some(Stack::deployed(
-            self.dir.clone(),
-            self.database.clone(),
-            secret_files,
-        ));
+        let stack = Stack::deployed(self.dir.clone(), self.database.clone(), secret_files);
+        stack.take_down();
+        self.stack = Some(stack);
         self.published = format!("127.0.0.1:{app_port}");
         self.commit_with_an_origin()?;
         // As on a host: compose would let this process's DATABASE_URL and REDIS_URL override the settings file.
@@ -178,6 +177,7 @@ impl Deployment<'_> {
         set("IMAGE_TAG", "2".into());
         set("APP_PORT", app_port.to_string());
         set("APP_BIND_ADDRESS", "127.0.0.1".into());
+        set("NETWORK_PREFIX", free_network_prefix()?);
         // The drain fact loads the service from one address, far over the per-client
         // limit, which the service's own tests cover.
         set("RATE_LIMIT_PER_SECOND", "0".into());

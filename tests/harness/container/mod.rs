@@ -40,7 +40,9 @@
 //! its secret file, and every API call carries a token the variant's own `dev-token`
 //! signs with that secret ([`Deployment::authorization`]).
 //!
-//! `stack.rs` holds the compose stack the checks share. Builds on stand-in base images
+//! `stack.rs` holds the compose stack the checks share: on a subnet no network on the
+//! engine overlaps, and cleared first of what an earlier run left under its project name
+//! (a volume holding that run's items). Builds on stand-in base images
 //! (tests/container/stand-in-images.sh, run here; `HARNESS_STAND_INS=0` uses the real
 //! ones where a registry is reachable). `E2E_VARIANTS` picks variants (comma-separated
 //! ids, or `all`); by default the two extremes run. Without a Docker engine it fails

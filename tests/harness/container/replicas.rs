@@ -19,7 +19,7 @@ use super::{
     secs,
     stack::{
         METRICS_PORT, Stack, container_logs, create_database, docker, example_settings,
-        host_address, set_setting, write_settings,
+        free_network_prefix, host_address, set_setting, write_settings,
     },
     upstreams::Unready,
 };
@@ -91,7 +91,8 @@ impl Deployment<'_> {
         let host = host_address()?;
         let unready = Unready::start();
         let lb = format!("127.0.0.1:{}", free_port());
-        let settings = self.replicas_settings(&project, &database, &host, &unready, &lb);
+        let mut settings = self.replicas_settings(&project, &database, &host, &unready, &lb);
+        set_setting(&mut settings, "NETWORK_PREFIX", free_network_prefix()?);
         let env_file = self.dir.join(".env.replicas");
         write_settings(&env_file, &settings)?;
         create_database(&database)?;
@@ -108,6 +109,7 @@ impl Deployment<'_> {
             env_file: ".env.replicas".into(),
             project: Some(project),
         };
+        stack.take_down();
         Ok(Replicas {
             stack,
             settings,

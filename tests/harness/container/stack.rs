@@ -32,6 +32,66 @@ pub(super) fn host_address() -> Result<String, String> {
         .ok_or_else(|| format!("no IPv4 address on docker0: {text}"))
 }
 
+/// A `NETWORK_PREFIX` whose /24 overlaps no network on this engine. compose.production.yml
+/// asks for that subnet, and the engine refuses one that overlaps another network's
+/// ("Pool overlaps with other one on this address space"), such as the default one's
+/// of a stack left by a run that was stopped.
+pub(super) fn free_network_prefix() -> Result<String, String> {
+    let ids = succeeded(
+        &run(docker(60).args(["network", "ls", "--quiet"])),
+        "docker network ls",
+    )?;
+    let subnets = succeeded(
+        &run(docker(60)
+            .args([
+                "network",
+                "inspect",
+                "--format",
+                "{{range .IPAM.Config}}{{.Subnet}} {{end}}",
+            ])
+            .args(ids.split_whitespace())),
+        "docker network inspect",
+    )?;
+    let taken: Vec<Ipv4Network> = subnets
+        .split_whitespace()
+        .filter_map(Ipv4Network::parse)
+        .collect();
+    (94..=254)
+        .map(|n| format!("172.30.{n}"))
+        .chain((0..=255).map(|n| format!("10.94.{n}")))
+        .find(|prefix| {
+            Ipv4Network::parse(&format!("{prefix}.0/24"))
+                .is_some_and(|wanted| !taken.iter().any(|network| network.overlaps(&wanted)))
+        })
+        .ok_or_else(|| format!("no free /24 for the stack's network among: {subnets}"))
+}
+
+/// An IPv4 network, as a subnet in `docker network inspect`.
+struct Ipv4Network {
+    address: u32,
+    length: u32,
+}
+
+impl Ipv4Network {
+    /// `a.b.c.d/n`; `None` for anything else (an IPv6 subnet).
+    fn parse(cidr: &str) -> Option<Self> {
+        let (address, length) = cidr.split_once('/')?;
+        let address: std::net::Ipv4Addr = address.parse().ok()?;
+        let length: u32 = length.parse().ok().filter(|length| *length <= 32)?;
+        Some(Self {
+            address: address.into(),
+            length,
+        })
+    }
+
+    /// Whether the two share an address: the wider one contains the other's first.
+    fn overlaps(&self, other: &Self) -> bool {
+        let length = self.length.min(other.length);
+        let mask = u32::MAX.checked_shl(32 - length).unwrap_or(0);
+        self.address & mask == other.address & mask
+    }
+}
+
 /// The `NAME=value` lines of the project's .env.production.example.
 pub(super) fn example_settings(project: &Project) -> Vec<String> {
     project
@@ -176,9 +236,12 @@ impl Stack {
     }
 }
 
-impl Drop for Stack {
-    fn drop(&mut self) {
-        self.compose(
+impl Stack {
+    /// Removes the stack's containers, network and volumes, those of an earlier run
+    /// under its project name included: a volume a stopped run left would hand this run
+    /// its data.
+    pub(super) fn take_down(&self) {
+        let output = self.compose(
             180,
             &[
                 "--profile",
@@ -192,6 +255,19 @@ impl Drop for Stack {
                 "5",
             ],
         );
+        if !output.status.success() {
+            eprintln!(
+                "taking down the stack in {}: {}",
+                self.dir.display(),
+                tail(&output, 10)
+            );
+        }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.take_down();
         if let Some(database) = &self.database {
             postgres::drop_database(&postgres::admin_url(), database);
         }

@@ -1,10 +1,14 @@
 //! The profiles of `compose.production.yml`: the one-shot migrate job and the
 //! TLS-terminating proxy, which must be as hardened and limited as the app.
 
+use std::process::Command;
+
 use serde_json::Value;
 
 use super::{production_config, production_stack};
-use crate::helpers::{Failures, all_projects};
+use crate::helpers::{
+    Failures, Project, all_projects, clean_env, copy_of, project_name, run, succeeded,
+};
 
 #[test]
 fn the_migrate_and_proxy_profiles_are_valid() {
@@ -117,4 +121,100 @@ fn the_proxy_is_hardened_limited_and_health_checked() {
         );
     }
     failures.assert_none("proxy hardening");
+}
+
+/// A network the engine has, with a subnet of its own choosing, removed on drop.
+struct DockerNetwork(String);
+
+impl DockerNetwork {
+    fn create(name: &str, subnet: &str, labels: &[&str]) -> Self {
+        let mut create = Command::new("docker");
+        create.args(["network", "create", "--subnet", subnet]);
+        for label in labels {
+            create.args(["--label", label]);
+        }
+        let created = run(create.arg(name));
+        succeeded(&created, &format!("docker network create {name}"))
+            .unwrap_or_else(|error| panic!("{error}"));
+        Self(name.to_owned())
+    }
+}
+
+impl Drop for DockerNetwork {
+    fn drop(&mut self) {
+        run(Command::new("docker").args(["network", "rm", &self.0]));
+    }
+}
+
+/// deploy.sh with `NETWORK_PREFIX=prefix`, in a copy of `project` that is a repository
+/// of its own: past its checks, deploy.sh stashes and fetches in the nearest one, which
+/// would be this harness's.
+fn deploy_sh_with_network_prefix(project: &Project, prefix: &str) -> (Option<i32>, String, String) {
+    let copy = copy_of(
+        project,
+        &format!("network-prefix-{prefix}/{}", project.variant.id()),
+    );
+    run(copy.command("git").args(["init", "--quiet"]));
+    let example = copy.read(".env.production.example");
+    std::fs::write(
+        copy.dir.join(".env.prefix"),
+        format!("{example}\nNETWORK_PREFIX={prefix}\n"),
+    )
+    .expect("settings written");
+    let output = clean_env(&mut copy.command("scripts/deploy.sh"))
+        .args(["--env-secrets", "--env-file", ".env.prefix"])
+        .output()
+        .expect("deploy.sh runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+    )
+}
+
+/// compose.production.yml gives the stack the subnet `NETWORK_PREFIX.0/24`, which the
+/// engine refuses when another network overlaps it, naming no setting. deploy.sh stops
+/// first, naming the setting and the network, before it fetches, builds or starts anything.
+#[test]
+fn deploy_sh_stops_naming_network_prefix_when_another_network_overlaps_its_subnet() {
+    let name = format!("harness-overlap-{}", std::process::id());
+    let network = DockerNetwork::create(&name, "10.95.0.0/16", &[]);
+    let mut failures = Failures::default();
+    for project in all_projects() {
+        let (code, stderr, stdout) = deploy_sh_with_network_prefix(&project, "10.95.7");
+        failures.check(
+            code == Some(1)
+                && stderr.contains("10.95.7.0/24 (NETWORK_PREFIX")
+                && stderr.contains(&format!("overlaps docker network {name} (10.95.0.0/16)"))
+                && stdout.is_empty(),
+            &project.variant,
+            format!("expected exit 1 naming NETWORK_PREFIX and {name}, with nothing done; saw {code:?}, stderr `{stderr}`, stdout `{stdout}`"),
+        );
+    }
+    drop(network);
+    failures.assert_none("deploy.sh with an overlapping network");
+}
+
+/// The stack's own network, left from the deploy before, has its subnet: deploy.sh
+/// takes it for what it is.
+#[test]
+fn deploy_sh_goes_on_past_the_stacks_own_network() {
+    let mut failures = Failures::default();
+    for project in all_projects() {
+        let v = &project.variant;
+        let label = format!("com.docker.compose.project={}", project_name(v));
+        let own = DockerNetwork::create(
+            &format!("{}_default", project_name(v)),
+            "10.97.7.0/24",
+            &[&label],
+        );
+        let (code, stderr, stdout) = deploy_sh_with_network_prefix(&project, "10.97.7");
+        drop(own);
+        failures.check(
+            !stderr.contains("overlaps"),
+            v,
+            format!("expected deploy.sh past the network check; saw {code:?}, stderr `{stderr}`, stdout `{stdout}`"),
+        );
+    }
+    failures.assert_none("deploy.sh beside its own network");
 }
