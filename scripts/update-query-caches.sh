@@ -6,8 +6,8 @@
 # hooks/select-query-cache.rhai places) instead of connecting at build time; Postgres
 # and SQLite describe the same query differently, so each has its own. Run this after
 # changing a query or a migration; the harness's queries tier fails while one is stale.
-# Needs sqlx-cli at the version the generated scripts/query-cache.sh names, and a
-# Postgres server at DATABASE_URL.
+# Needs a sqlx-cli that the generated scripts/query-cache.sh accepts (one of the minor
+# series of sqlx in the lockfiles), and a Postgres server at DATABASE_URL.
 set -euo pipefail
 
 if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
