@@ -12,6 +12,7 @@ pub use sentry::SentryConfig;
 pub mod caller_trace;
 pub use caller_trace::CallerTraceConfig;
 {% endif %}
+mod access_line;
 
 use std::{
     borrow::Cow,
@@ -27,7 +28,7 @@ use axum::{
 };
 use tower_http::trace::{DefaultOnResponse, OnResponse};
 use tracing::{Level, Span};
-use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder};
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder};
 use tracing_subscriber::{
     EnvFilter, Layer, Registry, fmt, layer::SubscriberExt, util::SubscriberInitExt,
 };
@@ -92,13 +93,16 @@ pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
         .thread_name("log-writer")
         .finish(BufWriter::with_capacity(STDOUT_BUFFER_BYTES, io::stdout()));
     LOG_WRITER_ERRORS.get_or_init(|| stdout.error_counter());
-    let mut layers = vec![log_layer(config.log.log_format, stdout)];
+    let mut layers = vec![log_layer(config.log.log_format, stdout.clone())];
     let mut guards = Vec::new();
     for start in EXPORTERS {
         if let Some(Exporter { layer, guard }) = start(config)? {
             layers.push(layer);
             guards.push(guard);
         }
+    }
+    if config.log.log_format == LogFormat::Json && guards.is_empty() {
+        access_line::write_directly_to(stdout);
     }
     // Last, so that it flushes after the exporters, which may log while they flush.
     guards.push(Box::new(stdout_guard));
@@ -115,7 +119,10 @@ pub fn dropped_log_lines() -> u64 {
     LOG_WRITER_ERRORS.get().map_or(0, ErrorCounter::dropped_lines) as u64
 }
 
-fn log_layer(format: LogFormat, stdout: NonBlocking) -> BoxedLayer {
+fn log_layer<W>(format: LogFormat, stdout: W) -> BoxedLayer
+where
+    W: for<'writer> fmt::MakeWriter<'writer> + Send + Sync + 'static,
+{
     match format {
         LogFormat::Json => fmt::layer()
             .json()
@@ -165,7 +172,10 @@ pub struct AccessLog;
 impl<B> OnResponse<B> for AccessLog {
     fn on_response(self, response: &Response<B>, latency: Duration, span: &Span) {
         if let Some(metadata) = span.metadata().filter(|_| !span.is_disabled()) {
-            DefaultOnResponse::new().level(*metadata.level()).on_response(response, latency, span);
+            let level = *metadata.level();
+            if !access_line::write(response.status(), latency, span, level) {
+                DefaultOnResponse::new().level(level).on_response(response, latency, span);
+            }
         }
     }
 }

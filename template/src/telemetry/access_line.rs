@@ -1,0 +1,178 @@
+//! The access line, written by the service itself while only the JSON logs want it: the
+//! same bytes the JSON log layer writes for tower-http's "finished processing request"
+//! event, without building that event and serialising it field by field. With an
+//! exporter on, the event is sent as before: exporters record it on the request's span.
+
+use std::{cell::RefCell, fmt::Write as _, io::Write as _, sync::OnceLock, time::Duration};
+
+use axum::http::StatusCode;
+use tracing::{Level, Span};
+use tracing_appender::non_blocking::NonBlocking;
+use tracing_subscriber::{
+    Registry,
+    fmt::{
+        FormattedFields, MakeWriter,
+        format::{JsonFields, Writer},
+        time::{FormatTime, SystemTime},
+    },
+    registry::LookupSpan,
+};
+
+/// The target and message of tower-http's event, which the line stands in for.
+const TARGET: &str = "tower_http::trace::on_response";
+const MESSAGE: &str = "finished processing request";
+
+/// Where the service writes access lines itself: set at start-up for JSON logs with no exporter.
+static STDOUT: OnceLock<NonBlocking> = OnceLock::new();
+
+thread_local! {
+    /// One line's bytes, reused by every request answered on this thread.
+    static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// From now on, access lines go straight to `stdout`, the JSON log layer's writer.
+pub(super) fn write_directly_to(stdout: NonBlocking) {
+    STDOUT.set(stdout).ok();
+}
+
+/// Writes the access line of a response, if the service writes them itself; false when it
+/// does not, and the event is the caller's to send. `level` is the request span's.
+pub(super) fn write(status: StatusCode, latency: Duration, span: &Span, level: Level) -> bool {
+    let Some(stdout) = STDOUT.get() else {
+        return false;
+    };
+    if !enabled(level) {
+        return true;
+    }
+    LINE.with_borrow_mut(|line| {
+        line.clear();
+        if format(line, status, latency, span, level).is_ok() {
+            // A full buffer drops the line and counts it, as for every other line.
+            stdout.make_writer().write_all(line.as_bytes()).ok();
+        }
+    });
+    true
+}
+
+/// Whether the log filter lets tower-http's event through at `level`, as it would decide for the event.
+fn enabled(level: Level) -> bool {
+    match level {
+        Level::ERROR => tracing::enabled!(target: TARGET, Level::ERROR),
+        Level::WARN => tracing::enabled!(target: TARGET, Level::WARN),
+        Level::INFO => tracing::enabled!(target: TARGET, Level::INFO),
+        Level::DEBUG => tracing::enabled!(target: TARGET, Level::DEBUG),
+        Level::TRACE => tracing::enabled!(target: TARGET, Level::TRACE),
+    }
+}
+
+/// The line as the JSON log layer writes the event (flattened, with the span list), in `span`.
+fn format(line: &mut String, status: StatusCode, latency: Duration, span: &Span, level: Level) -> std::fmt::Result {
+    line.push_str(r#"{"timestamp":""#);
+    SystemTime.format_time(&mut Writer::new(line))?;
+    write!(
+        line,
+        r#"","level":"{level}","message":"{MESSAGE}","latency":"{} ms","status":{},"target":"{TARGET}""#,
+        latency.as_millis(),
+        status.as_u16()
+    )?;
+    write_span_list(line, span)?;
+    line.push_str("}\n");
+    Ok(())
+}
+
+/// `,"spans":[...]`: each span from the root to `span`, its fields as the JSON log layer
+/// recorded them (one JSON object, kept current as fields are recorded) and its name.
+fn write_span_list(line: &mut String, span: &Span) -> std::fmt::Result {
+    span.with_subscriber(|(id, dispatch)| {
+        let Some(registry) = dispatch.downcast_ref::<Registry>() else {
+            return Ok(());
+        };
+        let Some(current) = registry.span(id) else {
+            return Ok(());
+        };
+        line.push_str(r#","spans":["#);
+        for (index, span) in current.scope().from_root().enumerate() {
+            if index > 0 {
+                line.push(',');
+            }
+            let extensions = span.extensions();
+            let fields = extensions.get::<FormattedFields<JsonFields>>().map_or("{}", |fields| fields.fields.as_str());
+            let inside = fields.strip_prefix('{').and_then(|fields| fields.strip_suffix('}')).unwrap_or_default();
+            line.push('{');
+            if !inside.is_empty() {
+                line.push_str(inside);
+                line.push(',');
+            }
+            write!(line, r#""name":"{}"}}"#, span.name())?;
+        }
+        line.push(']');
+        Ok(())
+    })
+    .unwrap_or(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::http::{Request, Response};
+    use tower_http::trace::{DefaultOnResponse, OnResponse};
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+    use crate::{config::LogFormat, request_id};
+
+    /// Everything written to it, for the test to read.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("captured bytes").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl MakeWriter<'_> for Captured {
+        type Writer = Self;
+
+        fn make_writer(&self) -> Self {
+            self.clone()
+        }
+    }
+
+    /// The line without its timestamp's value, which differs by the microseconds between two lines.
+    fn without_timestamp(line: &str) -> String {
+        let (head, rest) = line.split_once(r#""timestamp":""#).expect("a timestamp");
+        let (timestamp, tail) = rest.split_once('"').expect("a quoted timestamp");
+        assert_eq!(timestamp.len(), "2026-01-01T00:00:00.000000Z".len(), "timestamp {timestamp}");
+        format!(r#"{head}"timestamp":"{tail}"#)
+    }
+
+    #[test]
+    fn the_access_line_is_the_json_log_layers_line_for_the_event_to_the_byte() {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::registry().with(super::super::log_layer(LogFormat::Json, captured.clone()));
+        let request = Request::get("/api/v1/items/7?page=%22two%22")
+            .header(request_id::HEADER, r#"id-with-"quotes"-and-\"#)
+            .body(())
+            .expect("a request");
+        let response = Response::builder().status(StatusCode::NOT_FOUND).body(()).expect("a response");
+        let latency = Duration::from_micros(2_500);
+        let mut written = String::new();
+
+        tracing::subscriber::with_default(subscriber, || {
+            let span = super::super::request_span(&request);
+            let _entered = span.enter();
+            DefaultOnResponse::new().level(Level::INFO).on_response(&response, latency, &span);
+            format(&mut written, response.status(), latency, &span, Level::INFO).expect("the line formats");
+        });
+
+        let from_layer = String::from_utf8(captured.0.lock().expect("captured bytes").clone()).expect("UTF-8");
+        assert_eq!(without_timestamp(&written), without_timestamp(&from_layer));
+    }
+}
