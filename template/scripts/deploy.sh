@@ -40,12 +40,12 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-# An IPv4 address as a number.
+# An IPv4 address as a number; each part read as decimal, leading zeros and all.
 ipv4_number() {
     local IFS=.
     # shellcheck disable=SC2086 # split on the dots
     set -- $1
-    echo $(( ($1 << 24) + ($2 << 16) + ($3 << 8) + $4 ))
+    echo $(( (10#$1 << 24) + (10#$2 << 16) + (10#$3 << 8) + 10#$4 ))
 }
 
 # Whether two IPv4 networks (a.b.c.d/n) share an address.
@@ -57,14 +57,23 @@ networks_overlap() {
 
 # compose.production.yml gives the stack the subnet NETWORK_PREFIX.0/24. The engine
 # refuses a subnet that overlaps another network's, with a message that names no
-# setting, so another stack's network (or any other) is named here, before anything changes.
+# setting, so another stack's network (or any other) is named here, before anything
+# changes. Compose takes both settings from the environment first, then the env file.
 check_network_prefix() {
-    local prefix subnet id details name other
-    prefix=$(setting NETWORK_PREFIX)
-    subnet="${prefix:-172.30.94}.0/24"
+    local prefix project subnet id details name other
+    prefix=${NETWORK_PREFIX:-$(setting NETWORK_PREFIX)}
+    prefix=${prefix:-172.30.94}
+    if ! [[ $prefix =~ ^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){2}$ ]]; then
+        echo "error: NETWORK_PREFIX=$prefix is not the first three numbers of an IPv4 network, such as 172.30.94 (docs/deployment.md)" >&2
+        exit 1
+    fi
+    project=${COMPOSE_PROJECT_NAME:-$(setting COMPOSE_PROJECT_NAME)}
+    project=${project:-{{project-name}}}
+    subnet="$prefix.0/24"
     for id in $(docker network ls --quiet); do
-        details=$(docker network inspect "$id")
-        grep -q '"com.docker.compose.project": "{{project-name}}"' <<<"$details" && continue
+        # Gone since it was listed: nothing to overlap.
+        details=$(docker network inspect "$id" 2>/dev/null) || continue
+        grep -q "\"com.docker.compose.project\": \"$project\"" <<<"$details" && continue
         name=$(grep -m 1 -o '"Name": "[^"]*"' <<<"$details" | cut -d '"' -f 4)
         while read -r other; do
             if networks_overlap "$subnet" "$other"; then

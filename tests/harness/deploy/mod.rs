@@ -13,8 +13,8 @@
 //!   container's memory limit;
 //! - `proxy`: the migrate and proxy profiles are valid; the proxy is hardened, limited
 //!   and health-checked; deploy.sh stops naming `NETWORK_PREFIX` and the network when
-//!   another network overlaps the stack's subnet, before it changes anything, and goes
-//!   on past the stack's own network;
+//!   another network overlaps the stack's subnet, or when the prefix is not three numbers,
+//!   before it changes anything, and goes on past the stack's own network;
 //! - `secrets`: `compose.secrets.yml` exists exactly when there is a secret and gives
 //!   every secret as a file, none in the environment; deploy.sh, which adds it by
 //!   default, stops naming a missing secret file before it changes anything;

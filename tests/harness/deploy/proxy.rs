@@ -146,21 +146,37 @@ impl Drop for DockerNetwork {
     }
 }
 
-/// deploy.sh with `NETWORK_PREFIX=prefix`, in a copy of `project` that is a repository
-/// of its own: past its checks, deploy.sh stashes and fetches in the nearest one, which
-/// would be this harness's.
+/// deploy.sh with `NETWORK_PREFIX=prefix`, in a copy of `project` that is a repository of
+/// its own with everything committed and no remote: past its checks, deploy.sh says it
+/// updates to origin/main and stops at the fetch (in the nearest repository, which would
+/// otherwise be this harness's).
 fn deploy_sh_with_network_prefix(project: &Project, prefix: &str) -> (Option<i32>, String, String) {
     let copy = copy_of(
         project,
         &format!("network-prefix-{prefix}/{}", project.variant.id()),
     );
-    run(copy.command("git").args(["init", "--quiet"]));
     let example = copy.read(".env.production.example");
     std::fs::write(
         copy.dir.join(".env.prefix"),
         format!("{example}\nNETWORK_PREFIX={prefix}\n"),
     )
     .expect("settings written");
+    for git in [
+        &["init", "--quiet"][..],
+        &["add", "--all"],
+        &[
+            "-c",
+            "user.name=harness",
+            "-c",
+            "user.email=harness@localhost",
+            "commit",
+            "--quiet",
+            "-m",
+            "copy",
+        ],
+    ] {
+        run(copy.command("git").args(git));
+    }
     let output = clean_env(&mut copy.command("scripts/deploy.sh"))
         .args(["--env-secrets", "--env-file", ".env.prefix"])
         .output()
@@ -204,17 +220,33 @@ fn deploy_sh_goes_on_past_the_stacks_own_network() {
         let v = &project.variant;
         let label = format!("com.docker.compose.project={}", project_name(v));
         let own = DockerNetwork::create(
-            &format!("{}_default", project_name(v)),
+            &format!("harness-own-{}", std::process::id()),
             "10.97.7.0/24",
             &[&label],
         );
         let (code, stderr, stdout) = deploy_sh_with_network_prefix(&project, "10.97.7");
         drop(own);
         failures.check(
-            !stderr.contains("overlaps"),
+            stdout.contains("==> updating to origin/main") && !stderr.contains("overlaps"),
             v,
             format!("expected deploy.sh past the network check; saw {code:?}, stderr `{stderr}`, stdout `{stdout}`"),
         );
     }
     failures.assert_none("deploy.sh beside its own network");
+}
+
+/// A `NETWORK_PREFIX` that is not three numbers of an IPv4 address stops deploy.sh naming
+/// the setting, before it changes anything.
+#[test]
+fn deploy_sh_stops_naming_a_network_prefix_that_is_not_three_numbers() {
+    let mut failures = Failures::default();
+    for project in all_projects() {
+        let (code, stderr, stdout) = deploy_sh_with_network_prefix(&project, "10.1");
+        failures.check(
+            code == Some(1) && stderr.contains("NETWORK_PREFIX=10.1 is not") && stdout.is_empty(),
+            &project.variant,
+            format!("expected exit 1 naming NETWORK_PREFIX=10.1, with nothing done; saw {code:?}, stderr `{stderr}`, stdout `{stdout}`"),
+        );
+    }
+    failures.assert_none("deploy.sh with a malformed NETWORK_PREFIX");
 }
