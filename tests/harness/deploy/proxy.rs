@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{production_config, production_stack};
 use crate::helpers::{
-    Failures, Project, all_projects, clean_env, copy_of, project_name, run, succeeded,
+    Failures, Project, all_projects, clean_env, copy_of, git, project_name, run, succeeded,
 };
 
 #[test]
@@ -161,21 +161,12 @@ fn deploy_sh_with_network_prefix(project: &Project, prefix: &str) -> (Option<i32
         format!("{example}\nNETWORK_PREFIX={prefix}\n"),
     )
     .expect("settings written");
-    for git in [
+    for args in [
         &["init", "--quiet"][..],
         &["add", "--all"],
-        &[
-            "-c",
-            "user.name=harness",
-            "-c",
-            "user.email=harness@localhost",
-            "commit",
-            "--quiet",
-            "-m",
-            "copy",
-        ],
+        &["commit", "--quiet", "-m", "copy"],
     ] {
-        run(copy.command("git").args(git));
+        git(&copy.dir, args);
     }
     let output = clean_env(&mut copy.command("scripts/deploy.sh"))
         .args(["--env-secrets", "--env-file", ".env.prefix"])
