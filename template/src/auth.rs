@@ -9,6 +9,7 @@ mod dev_token;
 mod guard;
 mod jwks;
 mod keys;
+mod verified;
 mod verify;
 
 use std::{

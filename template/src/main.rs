@@ -5,6 +5,11 @@ use {{crate_name}}::{
     api_doc, auth, db, healthcheck, shutdown, startup, telemetry,
 };
 
+// mimalloc keeps a free list per thread: the small values a request allocates and frees
+// cost a fraction of what they cost in glibc's malloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse_checked();

@@ -10,7 +10,7 @@ use jsonwebtoken::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
-use super::AuthConfig;
+use super::{AuthConfig, verified::VerifiedTokens};
 
 const HMAC: &[Algorithm] = &[Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
 const RSA: &[Algorithm] = &[Algorithm::RS256, Algorithm::RS384, Algorithm::RS512, Algorithm::PS256, Algorithm::PS384, Algorithm::PS512];
@@ -23,26 +23,34 @@ pub struct VerifyingKey {
     pub validation: Validation,
 }
 
-/// The keys in use: one configured key, or the provider's current set.
+/// The keys in use: one configured key, or the provider's current set; and the tokens
+/// they have verified.
 #[derive(Default)]
-pub struct KeySet(Vec<Arc<VerifyingKey>>);
+pub struct KeySet {
+    keys: Vec<Arc<VerifyingKey>>,
+    pub verified: VerifiedTokens,
+}
 
 impl KeySet {
-    pub fn single(key: VerifyingKey) -> Self {
-        Self(vec![Arc::new(key)])
+    pub fn single(key: VerifyingKey) -> Arc<Self> {
+        Arc::new(Self::of(vec![Arc::new(key)]))
+    }
+
+    fn of(keys: Vec<Arc<VerifyingKey>>) -> Self {
+        Self { keys, verified: VerifiedTokens::default() }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.keys.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.keys.len()
     }
 
     /// The key named by a token's `kid`; a token without one can only mean the only key.
     pub fn find(&self, kid: Option<&str>) -> Option<Arc<VerifyingKey>> {
-        match (kid, self.0.as_slice()) {
+        match (kid, self.keys.as_slice()) {
             (None, [only]) => Some(only.clone()),
             (None, _) => None,
             (Some(kid), keys) => keys.iter().find(|key| key.kid.as_deref() == Some(kid)).cloned(),
@@ -60,7 +68,7 @@ impl KeySet {
             .filter_map(|jwk| from_jwk(&jwk, config).ok())
             .map(Arc::new)
             .collect();
-        Self(keys)
+        Self::of(keys)
     }
 }
 

@@ -15,6 +15,8 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 #[derive(Debug, Deserialize)]
 pub struct Caller {
     pub sub: Option<String>,
+    /// Required and checked by the validation: until when the token verifies.
+    pub(super) exp: u64,
     scope: Option<String>,
     scp: Option<Scopes>,
 }
@@ -60,7 +62,7 @@ pub enum Refusal {
 pub struct Verifier(Arc<Keys>);
 
 enum Keys {
-    Fixed(keys::KeySet),
+    Fixed(Arc<keys::KeySet>),
     Jwks(Arc<Jwks>),
 }
 
@@ -93,17 +95,23 @@ impl Verifier {
     }
 
     /// The caller a token stands for, or why it is refused; each refused token is logged
-    /// at `info` with the reason, and its `kid` and claimed `sub` when readable.
-    pub async fn verify(&self, token: &str) -> Result<Caller, Refusal> {
+    /// at `info` with the reason, and its `kid` and claimed `sub` when readable. A token
+    /// the current keys verified already is only checked for expiry.
+    pub async fn verify(&self, token: &str) -> Result<Arc<Caller>, Refusal> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(refused(token, "token longer than the limit", None));
         }
+        let now = jsonwebtoken::get_current_timestamp();
+        let keys = self.current_keys();
+        if let Some(caller) = keys.verified.get(token, now) {
+            return Ok(caller);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|error| refused(token, &reason(error.kind()), None))?;
         let kid = header.kid.as_deref();
-        let key = match &*self.0 {
-            Keys::Fixed(keys) => keys.find(None),
-            Keys::Jwks(jwks) => match jwks.current().find(kid) {
-                Some(key) => Some(key),
+        let (key, keys) = match &*self.0 {
+            Keys::Fixed(_) => (keys.find(None), keys),
+            Keys::Jwks(jwks) => match keys.find(kid) {
+                Some(key) => (Some(key), keys),
                 None => {
                     jwks.refresh().await;
                     let keys = jwks.current();
@@ -111,14 +119,22 @@ impl Verifier {
                         tracing::warn!(kid, "token not checked: no signing keys, the JWKS endpoint has not answered");
                         return Err(Refusal::NoKeys);
                     }
-                    keys.find(kid)
+                    (keys.find(kid), keys)
                 }
             },
         };
         let key = key.ok_or_else(|| refused(token, "unknown key id", kid))?;
-        jsonwebtoken::decode::<Caller>(token, &key.key, &key.validation)
-            .map(|data| data.claims)
-            .map_err(|error| refused(token, &reason(error.kind()), kid))
+        let caller = jsonwebtoken::decode::<Caller>(token, &key.key, &key.validation)
+            .map_err(|error| refused(token, &reason(error.kind()), kid))?
+            .claims;
+        Ok(keys.verified.remember(token, caller, key.validation.leeway))
+    }
+
+    fn current_keys(&self) -> Arc<keys::KeySet> {
+        match &*self.0 {
+            Keys::Fixed(keys) => Arc::clone(keys),
+            Keys::Jwks(jwks) => jwks.current(),
+        }
     }
 }
 

@@ -159,6 +159,19 @@ async fn a_token_expired_within_the_leeway_is_still_accepted(pool: DbPool) {
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
+async fn a_token_accepted_before_is_refused_once_it_expires(pool: DbPool) {
+    let flags: Vec<&str> = CLAIM_FLAGS.iter().copied().chain(["--auth-hmac-secret", SECRET, "--auth-leeway-secs", "0"]).collect();
+    let app = spawn_app_with(pool, &flags).await;
+    let token = token_with(json!({ "exp": now_plus(1) }));
+    assert_eq!(list_items_with(&app, &token).await.status(), 200);
+
+    // `exp` counts whole seconds: the token is past it within two.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+
+    assert_unauthorized(list_items_with(&app, &token).await, INVALID_TOKEN).await;
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
 async fn a_token_without_an_expiry_is_refused(pool: DbPool) {
     let app = hmac_app(pool).await;
 
