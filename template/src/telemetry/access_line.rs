@@ -12,11 +12,13 @@ use tracing_subscriber::{
     Registry,
     fmt::{
         FormattedFields, MakeWriter,
-        format::{JsonFields, Writer},
+        format::Writer,
         time::{FormatTime, SystemTime},
     },
     registry::LookupSpan,
 };
+
+use super::span_fields::SpanFields;
 
 /// The target and message of tower-http's event, which the line stands in for.
 const TARGET: &str = "tower_http::trace::on_response";
@@ -96,7 +98,7 @@ fn write_span_list(line: &mut String, span: &Span) -> std::fmt::Result {
                 line.push(',');
             }
             let extensions = span.extensions();
-            let fields = extensions.get::<FormattedFields<JsonFields>>().map_or("{}", |fields| fields.fields.as_str());
+            let fields = extensions.get::<FormattedFields<SpanFields>>().map_or("{}", |fields| fields.fields.as_str());
             let inside = fields.strip_prefix('{').and_then(|fields| fields.strip_suffix('}')).unwrap_or_default();
             line.push('{');
             if !inside.is_empty() {
@@ -113,37 +115,12 @@ fn write_span_list(line: &mut String, span: &Span) -> std::fmt::Result {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use axum::http::{Request, Response};
     use tower_http::trace::{DefaultOnResponse, OnResponse};
     use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;
-    use crate::{config::LogFormat, request_id};
-
-    /// Everything written to it, for the test to read.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("captured bytes").extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl MakeWriter<'_> for Captured {
-        type Writer = Self;
-
-        fn make_writer(&self) -> Self {
-            self.clone()
-        }
-    }
+    use crate::{config::LogFormat, request_id, telemetry::captured::Captured};
 
     /// The line without its timestamp's value, which differs by the microseconds between two lines.
     fn without_timestamp(line: &str) -> String {
@@ -172,7 +149,7 @@ mod tests {
             format(&mut written, response.status(), latency, &span, Level::INFO).expect("the line formats");
         });
 
-        let from_layer = String::from_utf8(captured.0.lock().expect("captured bytes").clone()).expect("UTF-8");
+        let from_layer = captured.text();
         assert_eq!(without_timestamp(&written), without_timestamp(&from_layer));
     }
 }

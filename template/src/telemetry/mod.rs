@@ -13,6 +13,9 @@ pub mod caller_trace;
 pub use caller_trace::CallerTraceConfig;
 {% endif %}
 mod access_line;
+#[cfg(test)]
+mod captured;
+mod span_fields;
 
 use std::{
     borrow::Cow,
@@ -129,6 +132,7 @@ where
             .flatten_event(true)
             .with_current_span(false)
             .with_span_list(true)
+            .fmt_fields(span_fields::SpanFields)
             .with_writer(stdout)
             .boxed(),
         LogFormat::Pretty => fmt::layer().with_writer(stdout).boxed(),
