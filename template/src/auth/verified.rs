@@ -1,7 +1,7 @@
 //! Tokens a key set has verified, remembered until they expire, so that a client sending
 //! the same token with every request pays for its signature and claims once. Each key
 //! set remembers its own: keys fetched again start with none, so a token signed by a key
-//! the provider removed is refused at the next request.
+//! the provider removed is refused from the next successful refresh of the keys on.
 
 use std::{
     collections::HashMap,
@@ -11,7 +11,7 @@ use std::{
 use super::verify::Caller;
 
 /// Token bytes remembered at most, about a thousand identity-provider tokens; with their
-/// callers they take about twice this. Past it, the set starts again from empty, and
+/// callers they take roughly twice this. Past it, the set starts again from empty, and
 /// every token is verified again as it comes back.
 const MAX_REMEMBERED_BYTES: usize = 1024 * 1024;
 
@@ -41,9 +41,13 @@ impl VerifiedTokens {
     }
 
     /// Remembers that `token` verified, for `caller`, until its `exp` plus `leeway` seconds.
+    /// The validation requires `exp`: a caller without one is passed on, not remembered.
     pub fn remember(&self, token: &str, caller: Caller, leeway: u64) -> Arc<Caller> {
-        let verified = Verified { valid_until: caller.exp.saturating_add(leeway), caller: Arc::new(caller) };
-        let caller = Arc::clone(&verified.caller);
+        let caller = Arc::new(caller);
+        let Some(exp) = caller.exp else {
+            return caller;
+        };
+        let verified = Verified { valid_until: exp.saturating_add(leeway), caller: Arc::clone(&caller) };
         let mut remembered = self.lock();
         if remembered.bytes + token.len() > MAX_REMEMBERED_BYTES {
             *remembered = Remembered::default();
@@ -75,6 +79,15 @@ mod tests {
 
         assert!(tokens.get("token", 1_030).is_some(), "within the leeway");
         assert!(tokens.get("token", 1_031).is_none(), "past the leeway");
+    }
+
+    #[test]
+    fn a_caller_without_an_expiry_is_not_remembered() {
+        let tokens = VerifiedTokens::default();
+        let no_expiry = serde_json::from_value(serde_json::json!({ "sub": "user-1" })).expect("a caller");
+        tokens.remember("token", no_expiry, 0);
+
+        assert!(tokens.get("token", 0).is_none());
     }
 
     #[test]

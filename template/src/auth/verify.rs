@@ -15,8 +15,10 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 #[derive(Debug, Deserialize)]
 pub struct Caller {
     pub sub: Option<String>,
-    /// Required and checked by the validation: until when the token verifies.
-    pub(super) exp: u64,
+    /// Until when the token verifies: `exp` as the validation reads it. Never a reason to
+    /// refuse here, so that the validation says what is wrong with a missing or odd `exp`.
+    #[serde(default, deserialize_with = "numeric_date")]
+    pub(super) exp: Option<u64>,
     scope: Option<String>,
     scp: Option<Scopes>,
 }
@@ -27,6 +29,16 @@ pub struct Caller {
 enum Scopes {
     Spaced(String),
     List(Vec<String>),
+}
+
+/// A JWT NumericDate as jsonwebtoken's validation reads it: whole seconds, or a
+/// non-negative fraction rounded (RFC 7519 allows fractions); `None` for anything else.
+fn numeric_date<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    let serde_json::Value::Number(seconds) = serde_json::Value::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let fraction = || seconds.as_f64().filter(|seconds| seconds.is_finite() && *seconds >= 0.0 && *seconds < u64::MAX as f64);
+    Ok(seconds.as_u64().or_else(|| fraction().map(|seconds| seconds.round() as u64)))
 }
 
 impl Caller {
@@ -158,5 +170,25 @@ fn reason(kind: &ErrorKind) -> String {
         ErrorKind::MissingRequiredClaim(claim) => format!("missing claim {claim}"),
         ErrorKind::InvalidClaimFormat(claim) => format!("malformed claim {claim}"),
         other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn exp_of(claims: serde_json::Value) -> Option<u64> {
+        serde_json::from_value::<Caller>(claims).expect("claims with any `exp` make a caller").exp
+    }
+
+    #[test]
+    fn exp_is_read_as_the_validation_reads_it_and_anything_else_is_left_to_the_validation() {
+        assert_eq!(exp_of(json!({ "exp": 1_000 })), Some(1_000));
+        assert_eq!(exp_of(json!({ "exp": 1_000.5 })), Some(1_001), "a fraction, rounded");
+        assert_eq!(exp_of(json!({ "exp": "1000" })), None, "a string");
+        assert_eq!(exp_of(json!({ "exp": -1 })), None, "a negative number");
+        assert_eq!(exp_of(json!({})), None, "no exp");
     }
 }

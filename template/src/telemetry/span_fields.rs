@@ -3,13 +3,16 @@
 //! instead of through a map of `serde_json` values: every request builds a span, and
 //! `JsonFields` spent more on it than the access line costs.
 
-use std::{collections::BTreeMap, fmt};
+use std::fmt;
 
 use serde::Serializer as _;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::{
     field::RecordFields,
-    fmt::{FormatFields, FormattedFields, format::Writer},
+    fmt::{
+        FormatFields, FormattedFields,
+        format::{JsonFields, Writer},
+    },
 };
 
 /// Formats span fields for the JSON log layer, to the byte as `JsonFields` does.
@@ -24,19 +27,12 @@ impl<'writer> FormatFields<'writer> for SpanFields {
     }
 
     /// Fields recorded after the span began join the object, replacing any of the same
-    /// name. Rare (an exporter's trace id), so done the simple way: through a map.
+    /// name: rare (an exporter's trace id), so left to `JsonFields` itself.
     fn add_fields(&self, current: &'writer mut FormattedFields<Self>, fields: &tracing::span::Record<'_>) -> fmt::Result {
-        let mut added = String::new();
-        self.format_fields(Writer::new(&mut added), fields)?;
-        if current.fields.is_empty() {
-            current.fields = added;
-            return Ok(());
-        }
-        let parse = |object: &str| serde_json::from_str::<BTreeMap<String, serde_json::Value>>(object).map_err(|_| fmt::Error);
-        let mut merged = parse(&current.fields)?;
-        merged.extend(parse(&added)?);
-        current.fields = serde_json::to_string(&merged).map_err(|_| fmt::Error)?;
-        Ok(())
+        let mut json_fields = FormattedFields::<JsonFields>::new(std::mem::take(&mut current.fields));
+        let added = JsonFields::new().add_fields(&mut json_fields, fields);
+        current.fields = json_fields.fields;
+        added
     }
 }
 
@@ -129,7 +125,7 @@ impl Visit for Object {
 
 #[cfg(test)]
 mod tests {
-    use tracing_subscriber::{fmt::format::JsonFields, layer::SubscriberExt};
+    use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;
     use crate::telemetry::captured::Captured;
@@ -165,10 +161,13 @@ mod tests {
                 error = &error as &(dyn std::error::Error + 'static),
                 r#type = "raw",
                 later = tracing::field::Empty,
+                later_ratio = tracing::field::Empty,
             );
             let _entered = span.enter();
             tracing::info!("before the record");
             span.record("later", "recorded \"later\"");
+            span.record("later_ratio", 0.1f64 + 0.2f64);
+            span.record("count", 8u64);
             tracing::info!("after the record");
             tracing::info_span!("inner", bytes = &b"ab"[..], log.module = ?"skipped").in_scope(|| tracing::info!("nested"));
         });

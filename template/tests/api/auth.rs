@@ -159,6 +159,16 @@ async fn a_token_expired_within_the_leeway_is_still_accepted(pool: DbPool) {
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
+async fn a_token_whose_expiry_has_a_fraction_of_a_second_is_accepted_twice(pool: DbPool) {
+    let app = hmac_app(pool).await;
+
+    let token = token_with(json!({ "exp": now_plus(300) as f64 + 0.5 }));
+
+    assert_eq!(list_items_with(&app, &token).await.status(), 200, "first request");
+    assert_eq!(list_items_with(&app, &token).await.status(), 200, "second request");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
 async fn a_token_accepted_before_is_refused_once_it_expires(pool: DbPool) {
     let flags: Vec<&str> = CLAIM_FLAGS.iter().copied().chain(["--auth-hmac-secret", SECRET, "--auth-leeway-secs", "0"]).collect();
     let app = spawn_app_with(pool, &flags).await;
