@@ -6,17 +6,21 @@
 //! too little left is answered 503 at once, so that many connections sending large
 //! bodies together cannot take more memory than the container has.
 
-use std::sync::Arc;
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
 
 use axum::{
     BoxError,
-    extract::{Request, State},
+    extract::Request,
     http::{StatusCode, header},
-    middleware::Next,
-    response::{IntoResponse, Response},
 };
-use tokio::sync::Semaphore;
-use tower::filter::Predicate;
+use pin_project_lite::pin_project;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tower::{Layer, Service, filter::Predicate};
 
 use crate::error::AppError;
 
@@ -62,7 +66,9 @@ impl From<&TooLarge> for AppError {
     }
 }
 
-/// The bytes of request bodies that may be held at once, shared by every connection.
+/// The bytes of request bodies that may be held at once, shared by every connection: a
+/// layer whose service holds each request's share until its answer is ready, or refuses
+/// it with [`OverBudget`] at once when the budget has too little left.
 #[derive(Debug, Clone)]
 pub struct BodyBudget {
     bytes: Arc<Semaphore>,
@@ -83,14 +89,69 @@ impl BodyBudget {
     }
 }
 
-/// Middleware: holds the request's share of the [`BodyBudget`] until its answer is
-/// ready, or answers 503 at once when the budget has too little left.
-pub async fn reserve(State(budget): State<BodyBudget>, request: Request, next: Next) -> Response {
-    let Some(share) = budget.share_of(&request) else {
-        return next.run(request).await;
-    };
-    let Ok(_reserved) = Arc::clone(&budget.bytes).try_acquire_many_owned(share) else {
-        return AppError::Busy.into_response();
-    };
-    next.run(request).await
+/// Why a request was refused before its body was read, turned into its 503 answer.
+#[derive(Debug, thiserror::Error)]
+#[error("the request bodies being read take the whole body budget")]
+pub struct OverBudget;
+
+impl<S> Layer<S> for BodyBudget {
+    type Service = Reserve<S>;
+
+    fn layer(&self, inner: S) -> Reserve<S> {
+        Reserve { inner, budget: self.clone() }
+    }
+}
+
+/// The service of [`BodyBudget`]: decides in `call`, without cloning the layers beneath
+/// it as `from_fn` would for each request.
+#[derive(Debug, Clone)]
+pub struct Reserve<S> {
+    inner: S,
+    budget: BodyBudget,
+}
+
+impl<S> Service<Request> for Reserve<S>
+where
+    S: Service<Request>,
+    S::Error: Into<BoxError>,
+{
+    type Response = S::Response;
+    type Error = BoxError;
+    type Future = Reserved<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let share = self.budget.share_of(&request).map(|share| Arc::clone(&self.budget.bytes).try_acquire_many_owned(share));
+        match share.transpose() {
+            Ok(share) => Reserved::Answering { response: self.inner.call(request), _share: share },
+            Err(_) => Reserved::Refused,
+        }
+    }
+}
+
+pin_project! {
+    /// The answer of a request that holds its share of the budget until it is ready.
+    #[project = ReservedProjection]
+    pub enum Reserved<F> {
+        Answering { #[pin] response: F, _share: Option<OwnedSemaphorePermit> },
+        Refused,
+    }
+}
+
+impl<F, T, E> Future for Reserved<F>
+where
+    F: Future<Output = Result<T, E>>,
+    E: Into<BoxError>,
+{
+    type Output = Result<T, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            ReservedProjection::Answering { response, .. } => response.poll(cx).map_err(Into::into),
+            ReservedProjection::Refused => Poll::Ready(Err(OverBudget.into())),
+        }
+    }
 }

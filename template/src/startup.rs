@@ -167,9 +167,7 @@ pub fn router(state: AppState, config: &Config, verifier: Option<&Verifier>) -> 
         .option_layer(telemetry::caller_trace::forget_untrusted(&config.caller_trace))
 {%- endif %}
 {%- if sentry %}
-        // Sentry's hub must wrap its HTTP layer, or each request leaks a scope.
-        .layer(sentry::integrations::tower::NewSentryLayer::new_from_top())
-        .layer(sentry::integrations::tower::SentryHttpLayer::new().enable_transaction())
+        .layer(telemetry::SentryRequestLayer)
 {%- endif %}
         .layer(
             TraceLayer::new_for_http()
@@ -181,22 +179,17 @@ pub fn router(state: AppState, config: &Config, verifier: Option<&Verifier>) -> 
         .map_response(with_security_headers)
         // Only where browsers on other origins may call: without origins it has nothing to allow.
         .option_layer(cors(http))
-        .layer(axum::middleware::from_fn_with_state(
-            body_limit::BodyBudget::new(http.max_buffered_body_bytes, http.max_body_bytes),
-            body_limit::reserve,
-        ))
         .layer(axum::error_handling::HandleErrorLayer::new(refusal))
         .filter(body_limit::RefuseAnnouncedExcess { max_bytes: http.max_body_bytes })
+        .layer(body_limit::BodyBudget::new(http.max_buffered_body_bytes, http.max_body_bytes))
         .timeout(http.request_timeout())
         .layer(CatchPanicLayer::custom(|_panic| {
             AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
-        }));
+        }))
+        .layer(DefaultBodyLimit::max(http.max_body_bytes));
     let (routes, paths) = routes::router(rate_limit::layer(rate_limit), verifier);
     let routes = routes.merge(api_doc::router(&api_doc::document(paths), http.api_docs));
-    routes::with_fallbacks(routes)
-        .layer(DefaultBodyLimit::max(http.max_body_bytes))
-        .with_state(state)
-        .layer(middleware)
+    routes::with_fallbacks(routes).with_state(state).layer(middleware)
 }
 
 fn cors(http: &HttpConfig) -> Option<CorsLayer> {
@@ -231,6 +224,8 @@ async fn refusal(error: BoxError) -> AppError {
         AppError::Timeout
     } else if let Some(too_large) = error.downcast_ref::<body_limit::TooLarge>() {
         AppError::from(too_large)
+    } else if error.is::<body_limit::OverBudget>() {
+        AppError::Busy
     } else {
         AppError::Internal(anyhow::anyhow!(error))
     }

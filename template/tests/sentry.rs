@@ -68,6 +68,27 @@ async fn a_clients_sampled_sentry_trace_records_no_transaction_by_default() {
     assert!(transactions.is_empty(), "expected no transaction at a sample rate of 0, saw {}: {transactions:?}", transactions.len());
 }
 
+/// The probes, asked every few seconds, record no transaction even when every request is
+/// sampled; an API request beside them does.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_probes_record_no_transaction_when_every_request_is_sampled() {
+    let (dsn, mut received) = stand_in_sentry().await;
+    let database = TestDatabase::create().await;
+    let server = Server::start(&database, &[("SENTRY_DSN", dsn.as_str()), ("SENTRY_TRACES_SAMPLE_RATE", "1.0")]);
+
+    for path in ["/health", "/health/ready", "/api/v1/items"] {
+        let response = support::api_client().get(server.url(path)).send().await.expect("request sent");
+        assert_eq!(response.status(), 200, "GET {path}");
+    }
+    let (status, _) = server.stop();
+    assert!(status.success(), "exit status {status}");
+
+    let envelopes = envelopes(&mut received).await;
+    let transactions: Vec<_> = envelopes.iter().filter(|envelope| envelope.contains(r#""type":"transaction""#)).collect();
+    assert!(transactions.iter().any(|transaction| transaction.contains("/api/v1/items")), "expected the API request's transaction, saw {transactions:?}");
+    assert!(!transactions.iter().any(|transaction| transaction.contains("/health")), "expected no probe's transaction, saw {transactions:?}");
+}
+
 /// `SENTRY_DSN=` in an env file (as `.env.production.example` has it) leaves reporting off.
 #[tokio::test]
 async fn an_empty_sentry_dsn_starts_the_service_with_reporting_off() {

@@ -1,11 +1,19 @@
 //! The check in front of protected routes, and what the OpenAPI document says of it.
 
-use axum::{
-    extract::{Request, State},
-    http::{HeaderMap, header},
-    middleware::{self, Next},
-    response::Response,
+use std::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
 };
+
+use axum::{
+    extract::Request,
+    http::{HeaderMap, header},
+    response::{IntoResponse, Response},
+};
+use pin_project_lite::pin_project;
+use tower::{Layer, Service};
 use utoipa::openapi::{
     path::Operation,
     response::ResponseBuilder,
@@ -33,19 +41,98 @@ where
         }
     }
     match verifier {
-        Some(verifier) => routes.route_layer(middleware::from_fn_with_state((verifier.clone(), scope), check)),
+        Some(verifier) => routes.route_layer(RequireLayer { verifier: verifier.clone(), scope }),
         None => routes,
     }
 }
 
-async fn check(State((verifier, scope)): State<(Verifier, Scope)>, request: Request, next: Next) -> Result<Response, AppError> {
-    let token = bearer_token(request.headers()).ok_or(AppError::Auth(Refusal::Missing))?;
+#[derive(Clone)]
+struct RequireLayer {
+    verifier: Verifier,
+    scope: Scope,
+}
+
+impl<S> Layer<S> for RequireLayer {
+    type Service = Require<S>;
+
+    fn layer(&self, inner: S) -> Require<S> {
+        Require { inner, verifier: self.verifier.clone(), scope: self.scope }
+    }
+}
+
+/// The service of [`require`]. A token the keys verified already and that grants the
+/// scope is passed in `call`, straight to the routes; any other is checked in a future of
+/// its own, which may wait for the keys to be fetched.
+#[derive(Clone)]
+pub struct Require<S> {
+    inner: S,
+    verifier: Verifier,
+    scope: Scope,
+}
+
+impl<S> Service<Request> for Require<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Checked<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let remembered = bearer_token(request.headers()).and_then(|token| self.verifier.remembered(token));
+        if remembered.is_some_and(|caller| caller.has(self.scope)) {
+            return Checked::Passed { response: self.inner.call(request) };
+        }
+        // The service `poll_ready` made ready goes with the request; its clone stays.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        Checked::Checking { response: Box::pin(check_then_call(self.verifier.clone(), self.scope, request, inner)) }
+    }
+}
+
+pin_project! {
+    /// The answer of a protected route, or the refusal.
+    #[project = CheckedProjection]
+    pub enum Checked<F> {
+        Passed { #[pin] response: F },
+        Checking { response: Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>> },
+    }
+}
+
+impl<F: Future<Output = Result<Response, Infallible>>> Future for Checked<F> {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            CheckedProjection::Passed { response } => response.poll(cx),
+            CheckedProjection::Checking { response } => response.as_mut().poll(cx),
+        }
+    }
+}
+
+async fn check_then_call<S>(verifier: Verifier, scope: Scope, request: Request, mut inner: S) -> Result<Response, Infallible>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    match check(&verifier, scope, request.headers()).await {
+        Ok(()) => inner.call(request).await,
+        Err(refusal) => Ok(refusal.into_response()),
+    }
+}
+
+async fn check(verifier: &Verifier, scope: Scope, headers: &HeaderMap) -> Result<(), AppError> {
+    let token = bearer_token(headers).ok_or(AppError::Auth(Refusal::Missing))?;
     let caller = verifier.verify(token).await.map_err(AppError::Auth)?;
     if !caller.has(scope) {
         tracing::info!(sub = caller.sub, scope = scope.as_str(), "token lacks the scope");
         return Err(AppError::Auth(Refusal::InsufficientScope(scope)));
     }
-    Ok(next.run(request).await)
+    Ok(())
 }
 
 /// The token of an `Authorization: Bearer` header (the scheme in any case). Another

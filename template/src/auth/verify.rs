@@ -106,6 +106,12 @@ impl Verifier {
         }
     }
 
+    /// The caller of a token the current keys verified already, while it has not expired;
+    /// `None` for any other token, which [`Verifier::verify`] checks.
+    pub fn remembered(&self, token: &str) -> Option<Arc<Caller>> {
+        self.current_keys().verified.get(token, jsonwebtoken::get_current_timestamp())
+    }
+
     /// The caller a token stands for, or why it is refused; each refused token is logged
     /// at `info` with the reason, and its `kid` and claimed `sub` when readable. A token
     /// the current keys verified already is only checked for expiry.

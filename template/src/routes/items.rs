@@ -100,7 +100,7 @@ struct ItemPage {
 }
 
 /// Creates an item.
-#[utoipa::path(post, path = "", tag = "items", request_body = CreateItem, responses(
+#[utoipa::path(post, path = "/api/v1/items", tag = "items", request_body = CreateItem, responses(
     (status = CREATED, description = "Created", body = Item,
         headers(("location" = String, description = "The new item's URL"))),
     (status = BAD_REQUEST, description = "The body is not JSON"),
@@ -119,7 +119,7 @@ async fn create(
 }
 
 /// Lists items, oldest first, a page at a time.
-#[utoipa::path(get, path = "", tag = "items", params(Page), responses(
+#[utoipa::path(get, path = "/api/v1/items", tag = "items", params(Page), responses(
     (status = OK, description = "A page of items", body = ItemPage),
     (status = BAD_REQUEST, description = "A parameter is not an integer"),
     (status = UNPROCESSABLE_ENTITY, description = "`limit` is out of range"),
@@ -141,7 +141,7 @@ async fn list(State(state): State<AppState>, Query(page): Query<Page>) -> Result
 }
 
 /// Reads one item.
-#[utoipa::path(get, path = "/{id}", tag = "items", params(("id" = i64, Path, description = "The item's id")), responses(
+#[utoipa::path(get, path = "/api/v1/items/{id}", tag = "items", params(("id" = i64, Path, description = "The item's id")), responses(
     (status = OK, description = "The item", body = Item),
     (status = BAD_REQUEST, description = "The id is not an integer"),
     (status = NOT_FOUND, description = "No item has this id"),
@@ -152,7 +152,7 @@ async fn fetch(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Jso
 }
 
 /// Deletes one item.
-#[utoipa::path(delete, path = "/{id}", tag = "items", params(("id" = i64, Path, description = "The item's id")), responses(
+#[utoipa::path(delete, path = "/api/v1/items/{id}", tag = "items", params(("id" = i64, Path, description = "The item's id")), responses(
     (status = NO_CONTENT, description = "Deleted"),
     (status = BAD_REQUEST, description = "The id is not an integer"),
     (status = NOT_FOUND, description = "No item has this id"),

@@ -22,9 +22,10 @@ pub fn is_probe(route: &str) -> bool {
 }
 
 /// The routes, and the OpenAPI paths that describe them; the API's checked by
-/// `verifier` (every caller is answered without one).
+/// `verifier` (every caller is answered without one). Each route is declared at its full
+/// path: a nested router would rewrite every request's URI on its way in.
 pub fn router(rate_limit: Option<RateLimitLayer>, verifier: Option<&Verifier>) -> (Router<AppState>, OpenApi) {
-    let api = OpenApiRouter::new().nest("/items", items::router(verifier));
+    let api = items::router(verifier);
     let api = match rate_limit {
         Some(rate_limit) => api.layer(rate_limit),
         None => api,
@@ -32,7 +33,7 @@ pub fn router(rate_limit: Option<RateLimitLayer>, verifier: Option<&Verifier>) -
     OpenApiRouter::new()
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
-        .nest(API_PREFIX, api)
+        .merge(api)
         .split_for_parts()
 }
 

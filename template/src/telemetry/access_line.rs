@@ -3,18 +3,21 @@
 //! event, without building that event and serialising it field by field. With an
 //! exporter on, the event is sent as before: exporters record it on the request's span.
 
-use std::{cell::RefCell, fmt::Write as _, io::Write as _, sync::OnceLock, time::Duration};
+use std::{
+    cell::RefCell,
+    fmt::Write as _,
+    io::Write as _,
+    sync::OnceLock,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 use tracing::{Level, Span};
 use tracing_appender::non_blocking::NonBlocking;
 use tracing_subscriber::{
     Registry,
-    fmt::{
-        FormattedFields, MakeWriter,
-        format::Writer,
-        time::{FormatTime, SystemTime},
-    },
+    fmt::{FormattedFields, MakeWriter},
     registry::LookupSpan,
 };
 
@@ -30,6 +33,9 @@ static STDOUT: OnceLock<NonBlocking> = OnceLock::new();
 thread_local! {
     /// One line's bytes, reused by every request answered on this thread.
     static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The timestamp up to its second, and that second (since the epoch), as last
+    /// written on this thread: formatted once a second, not once a line.
+    static SECOND: RefCell<(String, u64)> = const { RefCell::new((String::new(), u64::MAX)) };
 }
 
 /// From now on, access lines go straight to `stdout`, the JSON log layer's writer.
@@ -70,7 +76,7 @@ fn enabled(level: Level) -> bool {
 /// The line as the JSON log layer writes the event (flattened, with the span list), in `span`.
 fn format(line: &mut String, status: StatusCode, latency: Duration, span: &Span, level: Level) -> std::fmt::Result {
     line.push_str(r#"{"timestamp":""#);
-    SystemTime.format_time(&mut Writer::new(line))?;
+    write_timestamp(line, SystemTime::now())?;
     write!(
         line,
         r#"","level":"{level}","message":"{MESSAGE}","latency":"{} ms","status":{},"target":"{TARGET}""#,
@@ -80,6 +86,20 @@ fn format(line: &mut String, status: StatusCode, latency: Duration, span: &Span,
     write_span_list(line, span)?;
     line.push_str("}\n");
     Ok(())
+}
+
+/// `now` as the JSON log layer writes it: RFC 3339, in UTC, to the microsecond.
+fn write_timestamp(line: &mut String, now: SystemTime) -> std::fmt::Result {
+    let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    SECOND.with_borrow_mut(|(up_to_second, second)| {
+        if *second != since_epoch.as_secs() {
+            up_to_second.clear();
+            write!(up_to_second, "{}", DateTime::<Utc>::from(now).format("%Y-%m-%dT%H:%M:%S"))?;
+            *second = since_epoch.as_secs();
+        }
+        line.push_str(up_to_second);
+        write!(line, ".{:06}Z", since_epoch.subsec_micros())
+    })
 }
 
 /// `,"spans":[...]`: each span from the root to `span`, its fields as the JSON log layer
@@ -117,7 +137,11 @@ fn write_span_list(line: &mut String, span: &Span) -> std::fmt::Result {
 mod tests {
     use axum::http::{Request, Response};
     use tower_http::trace::{DefaultOnResponse, OnResponse};
-    use tracing_subscriber::layer::SubscriberExt;
+    use chrono::SecondsFormat;
+    use tracing_subscriber::{
+        fmt::{format::Writer, time::FormatTime},
+        layer::SubscriberExt,
+    };
 
     use super::*;
     use crate::{config::LogFormat, request_id, telemetry::captured::Captured};
@@ -151,5 +175,29 @@ mod tests {
 
         let from_layer = captured.text();
         assert_eq!(without_timestamp(&written), without_timestamp(&from_layer));
+    }
+
+    fn timestamp(now: SystemTime) -> String {
+        let mut written = String::new();
+        write_timestamp(&mut written, now).expect("the timestamp formats");
+        written
+    }
+
+    #[test]
+    fn the_timestamp_is_the_json_log_layers_timestamp_for_the_same_instant() {
+        let mut from_layer = String::new();
+        tracing_subscriber::fmt::time::SystemTime.format_time(&mut Writer::new(&mut from_layer)).expect("the layer's timestamp");
+        let instant = DateTime::parse_from_rfc3339(&from_layer).expect("an RFC 3339 timestamp");
+
+        assert_eq!(timestamp(instant.into()), from_layer);
+    }
+
+    #[test]
+    fn each_timestamp_has_its_own_second_and_microseconds() {
+        let start = DateTime::parse_from_rfc3339("2026-12-31T23:59:59.999999Z").expect("a date");
+        let instants = [start, start + Duration::from_micros(1), start + Duration::from_secs(61), start + Duration::from_micros(1)];
+        for instant in instants {
+            assert_eq!(timestamp(instant.into()), instant.to_rfc3339_opts(SecondsFormat::Micros, true));
+        }
     }
 }

@@ -6,7 +6,7 @@ pub use otel::OtelConfig;
 {% endif -%}
 {% if sentry -%}
 mod sentry;
-pub use sentry::SentryConfig;
+pub use sentry::{SentryConfig, SentryRequestLayer};
 {% endif -%}
 {% if sentry or otel -%}
 pub mod caller_trace;

@@ -1,18 +1,27 @@
 //! Sentry: its settings, and the exporter through which panics and 5xx errors (logged
 //! at ERROR) become Sentry events.
 
-use std::ffi::OsStr;
+use std::{
+    ffi::OsStr,
+    task::{self, Poll, ready},
+};
+
+use axum::extract::{MatchedPath, Request};
 
 use anyhow::Context;
 use clap::{Args, builder::TypedValueParser, error::ErrorKind};
 use secrecy::{ExposeSecret, SecretString};
 use sentry::{ClientOptions, types::Dsn};
-use sentry::integrations::tracing::{BreadcrumbLayer, ErrorLayer, SpanLayer};
+use sentry::integrations::{
+    tower::{NewSentryLayer, NewSentryService, SentryHttpLayer, SentryHttpService},
+    tracing::{BreadcrumbLayer, ErrorLayer, SpanLayer},
+};
+use tower::{Service, util::{Either, future::EitherResponseFuture}};
 use tracing::Level;
 use tracing_subscriber::{Layer, filter::LevelFilter, filter::filter_fn, registry::LookupSpan};
 
 use super::Exporter;
-use crate::config::Config;
+use crate::{config::Config, routes};
 
 /// Sentry's settings, a section of `config::Config`.
 #[derive(Debug, Clone, Args)]
@@ -85,4 +94,47 @@ where
             matches!(*metadata.level(), Level::INFO | Level::WARN)
         })))
         .and_then(ErrorLayer::new().with_filter(LevelFilter::ERROR))
+}
+
+/// Sentry's hub and transaction for each request but the probes': orchestrators ask for
+/// those every few seconds, and nobody needs them in Sentry.
+#[derive(Debug, Clone, Copy)]
+pub struct SentryRequestLayer;
+
+impl<S: Clone> tower::Layer<S> for SentryRequestLayer {
+    type Service = ExceptProbes<NewSentryService<SentryHttpService<S>, Request>, S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        // The hub wraps the HTTP layer, or each request leaks a scope.
+        let reported = NewSentryLayer::new_from_top().layer(SentryHttpLayer::new().enable_transaction().layer(inner.clone()));
+        ExceptProbes { reported, probes: inner }
+    }
+}
+
+/// The service of [`SentryRequestLayer`]: the probes go straight to the layers beneath.
+#[derive(Clone)]
+pub struct ExceptProbes<R, S> {
+    reported: R,
+    probes: S,
+}
+
+impl<R, S> Service<Request> for ExceptProbes<R, S>
+where
+    R: Service<Request>,
+    S: Service<Request, Response = R::Response, Error = R::Error>,
+{
+    type Response = R::Response;
+    type Error = R::Error;
+    type Future = EitherResponseFuture<R::Future, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut task::Context<'_>) -> Poll<Result<(), Self::Error>> {
+        ready!(self.reported.poll_ready(cx))?;
+        self.probes.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let probe = request.extensions().get::<MatchedPath>().is_some_and(|route| routes::is_probe(route.as_str()));
+        let mut service = if probe { Either::Right(&mut self.probes) } else { Either::Left(&mut self.reported) };
+        service.call(request)
+    }
 }
