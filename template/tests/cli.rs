@@ -564,27 +564,53 @@ async fn a_client_that_stops_reading_is_disconnected_after_the_send_timeout() {
     assert!(closed, "expected the connection closed 2 s into the stall, saw it still open 15 s later ({received:?})", received = received.as_ref().map(Vec::len));
 }
 
+/// A server whose 2 MB body budget is held by two unfinished 1 MB bodies, and those two
+/// connections.
+fn server_with_its_body_budget_held(database: &TestDatabase) -> (Server, Vec<TcpStream>) {
+    let server = Server::start(database, &[("MAX_BODY_BYTES", "1000000"), ("MAX_BUFFERED_BODY_BYTES", "2000000")]);
+    let mut unfinished: Vec<TcpStream> = (0..2).map(|_| server.connect()).collect();
+    for connection in &mut unfinished {
+        connection.write_all(&item_body_head(1_000_000)).expect("headers and the start of a body sent");
+    }
+    thread::sleep(Duration::from_millis(300));
+    (server, unfinished)
+}
+
+/// An item's POST up to the start of a body of `length` announced bytes.
+fn item_body_head(length: u64) -> Vec<u8> {
+    let token = support::dev_token();
+    let head = format!("POST /api/v1/items HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n");
+    (head + r#"{"name": ""#).into_bytes()
+}
+
 /// Bodies received at once share `MAX_BUFFERED_BODY_BYTES`: past it, a request is
 /// answered 503 before its body is read, where the service would hold every body.
 #[tokio::test]
 async fn a_body_past_the_buffered_body_budget_is_answered_503_before_it_is_read() {
     let database = TestDatabase::create().await;
-    let server = Server::start(&database, &[("MAX_BODY_BYTES", "1000000"), ("MAX_BUFFERED_BODY_BYTES", "2000000")]);
-    let token = support::dev_token();
-    let head = ["POST /api/v1/items HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer ", &token, "\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{\"name\": \""].concat();
-    let head = head.as_bytes();
-    let mut unfinished: Vec<TcpStream> = (0..2).map(|_| server.connect()).collect();
-    for connection in &mut unfinished {
-        connection.write_all(head).expect("headers and the start of a body sent");
-    }
-    thread::sleep(Duration::from_millis(300));
+    let (server, unfinished) = server_with_its_body_budget_held(&database);
     let mut third = server.connect();
 
-    third.write_all(head).expect("headers and the start of a body sent");
+    third.write_all(&item_body_head(1_000_000)).expect("headers and the start of a body sent");
 
     let shed = read_until(&mut third, b"HTTP/1.1 503", Instant::now() + Duration::from_secs(5));
     drop(unfinished);
     assert!(shed, "expected 503 within 5 s for a third 1 MB body over a 2 MB budget, saw no such answer");
+}
+
+/// A body announced over `MAX_BODY_BYTES` is refused for good (413), even while the
+/// budget is short: a 503 would invite the client to send it again.
+#[tokio::test]
+async fn a_body_announced_over_the_limit_is_answered_413_while_the_budget_is_held() {
+    let database = TestDatabase::create().await;
+    let (server, unfinished) = server_with_its_body_budget_held(&database);
+    let mut oversized = server.connect();
+
+    oversized.write_all(&item_body_head(2_000_000)).expect("headers and the start of a body sent");
+
+    let refused = read_until(&mut oversized, b"HTTP/1.1 413", Instant::now() + Duration::from_secs(5));
+    drop(unfinished);
+    assert!(refused, "expected 413 within 5 s for a 2 MB body over the 1 MB limit while the budget is held, saw no such answer");
 }
 
 #[test]

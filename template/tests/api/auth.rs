@@ -224,23 +224,38 @@ async fn a_token_listing_the_audience_among_others_is_accepted(pool: DbPool) {
     assert_eq!(list_items_with(&app, &token).await.status(), 200);
 }
 
+async fn create_item_with(app: &TestApp, token: &str) -> Response {
+    reqwest::Client::new()
+        .post(format!("{}/api/v1/items", app.address))
+        .bearer_auth(token)
+        .header(CONTENT_TYPE, "application/json")
+        .body(json!({ "name": "Not allowed" }).to_string())
+        .send()
+        .await
+        .expect("request sent")
+}
+
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn writing_with_a_read_only_token_is_answered_403_naming_the_scope(pool: DbPool) {
     let app = hmac_app(pool).await;
     let read_only = hmac_token(SECRET.as_bytes(), &claims("items:read"));
 
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/v1/items", app.address))
-        .bearer_auth(read_only)
-        .header(CONTENT_TYPE, "application/json")
-        .body(json!({ "name": "Not allowed" }).to_string())
-        .send()
-        .await
-        .expect("request sent");
+    let response = create_item_with(&app, &read_only).await;
 
     assert_eq!(response.headers()["www-authenticate"], r#"Bearer error="insufficient_scope", scope="items:write""#);
     let body = assert_problem(response, 403).await;
     assert!(body["detail"].as_str().unwrap_or_default().contains("items:write"), "detail: {body}");
+}
+
+/// A token verified before is remembered with its caller, not with the scopes it was
+/// used for: each request still needs its own.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_read_only_token_accepted_for_a_read_is_still_refused_a_write(pool: DbPool) {
+    let app = hmac_app(pool).await;
+    let read_only = hmac_token(SECRET.as_bytes(), &claims("items:read"));
+    assert_eq!(list_items_with(&app, &read_only).await.status(), 200, "the read");
+
+    assert_problem(create_item_with(&app, &read_only).await, 403).await;
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
