@@ -14,6 +14,7 @@ pub mod items;
 pub mod monitoring;
 pub mod rate_limit;
 pub mod readiness;
+pub mod refused;
 pub mod request_id;
 pub mod routes;
 pub mod server;

@@ -2,28 +2,33 @@
 //! generated otherwise, echoed in the response, carried by the request's log span
 //! and by every error body.
 
-use std::task::{Context, Poll};
+use std::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+};
 
 use axum::{
     extract::Request,
-    http::{HeaderMap, HeaderName, HeaderValue},
+    http::{HeaderMap, HeaderName, HeaderValue, Response},
 };
+use pin_project_lite::pin_project;
 use tokio::task::futures::TaskLocalFuture;
 use tower::{Layer, Service};
-use tower_http::request_id::PropagateRequestIdLayer;
 use uuid::Uuid;
 
 pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 tokio::task_local! {
-    static CURRENT: String;
+    static CURRENT: HeaderValue;
 }
 
 /// Gives every request a usable id in its `x-request-id` header, readable by [`current`]
-/// while the layers beneath handle it. An incoming id that is empty, repeated, longer
-/// than `max_length` or holds anything but printable ASCII is replaced by a generated
-/// UUID: a client cannot make the service write kilobytes into every log line, nor send
-/// an id that the response header, the error body and the logs would each show differently.
+/// while the layers beneath handle it, and echoes it in the response. An incoming id that
+/// is empty, repeated, longer than `max_length` or holds anything but printable ASCII is
+/// replaced by a generated UUID: a client cannot make the service write kilobytes into
+/// every log line, nor send an id that the response header, the error body and the logs
+/// would each show differently.
 #[derive(Debug, Clone, Copy)]
 pub struct AssignLayer {
     max_length: usize,
@@ -51,30 +56,61 @@ pub struct Assign<S> {
     max_length: usize,
 }
 
-impl<S: Service<Request>> Service<Request> for Assign<S> {
+impl<S, B> Service<Request> for Assign<S>
+where
+    S: Service<Request, Response = Response<B>>,
+{
     type Response = S::Response;
     type Error = S::Error;
-    type Future = TaskLocalFuture<String, S::Future>;
+    type Future = Echoed<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
-        let id = usable(request.headers(), self.max_length).unwrap_or_else(|| Uuid::new_v4().to_string());
-        // Printable ASCII, given or generated: always a valid header value.
-        if let Ok(value) = HeaderValue::from_str(&id) {
-            request.headers_mut().insert(HEADER, value);
-        }
-        CURRENT.scope(id, self.inner.call(request))
+        let id = usable(request.headers(), self.max_length).unwrap_or_else(generated);
+        request.headers_mut().insert(HEADER, id.clone());
+        Echoed { response: CURRENT.scope(id.clone(), self.inner.call(request)), id: Some(id) }
     }
 }
 
+pin_project! {
+    /// The answer to a request, carrying its id in the `x-request-id` header.
+    pub struct Echoed<F: Future> {
+        #[pin]
+        response: TaskLocalFuture<HeaderValue, F>,
+        id: Option<HeaderValue>,
+    }
+}
+
+impl<F, B, E> Future for Echoed<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = std::task::ready!(this.response.poll(cx))?;
+        if let Some(id) = this.id.take() {
+            response.headers_mut().insert(HEADER, id);
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+/// A new random id, formatted on the stack rather than in a `String` of its own.
+fn generated() -> HeaderValue {
+    let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
+    HeaderValue::from_str(Uuid::new_v4().hyphenated().encode_lower(&mut text)).expect("a UUID is a valid header value")
+}
+
 /// The one incoming id, if it is fit to log and echo.
-fn usable(headers: &HeaderMap, max_length: usize) -> Option<String> {
+fn usable(headers: &HeaderMap, max_length: usize) -> Option<HeaderValue> {
     let mut ids = headers.get_all(HEADER).iter();
     match (ids.next(), ids.next()) {
-        (Some(id), None) if is_usable(id.as_bytes(), max_length) => id.to_str().ok().map(str::to_owned),
+        (Some(id), None) if is_usable(id.as_bytes(), max_length) => Some(id.clone()),
         _ => None,
     }
 }
@@ -83,13 +119,9 @@ fn is_usable(id: &[u8], max_length: usize) -> bool {
     (1..=max_length).contains(&id.len()) && id.iter().all(u8::is_ascii_graphic)
 }
 
-pub fn propagate_layer() -> PropagateRequestIdLayer {
-    PropagateRequestIdLayer::new(HEADER)
-}
-
 /// The id of the request being handled, if any.
 pub fn current() -> Option<String> {
-    CURRENT.try_with(Clone::clone).ok()
+    CURRENT.try_with(|id| id.to_str().map(str::to_owned)).ok()?.ok()
 }
 
 pub fn of<B>(request: &axum::http::Request<B>) -> &str {

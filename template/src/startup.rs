@@ -4,14 +4,14 @@ use std::{future::Future, time::Duration};
 
 use anyhow::Context;
 use axum::{
-    BoxError, Router,
+    Router,
     extract::DefaultBodyLimit,
     http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::{net::TcpListener, sync::watch};
-use tower::{ServiceBuilder, timeout::error::Elapsed};
+use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer},
@@ -26,7 +26,7 @@ use crate::{
     config::{Config, HttpConfig},
     db::{self, DbPool},
     error::AppError,
-    monitoring, rate_limit, request_id, routes,
+    monitoring, rate_limit, refused, request_id, routes,
     server::{self, Limits},
     state::AppState,
     telemetry,
@@ -169,17 +169,17 @@ pub fn router(state: AppState, config: &Config, verifier: Option<&Verifier>) -> 
 {%- if sentry %}
         .layer(telemetry::SentryRequestLayer)
 {%- endif %}
+        .layer(telemetry::RequestFieldsLayer)
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(telemetry::request_span)
                 .on_request(DefaultOnRequest::new().level(Level::DEBUG))
                 .on_response(telemetry::AccessLog),
         )
-        .layer(request_id::propagate_layer())
         .map_response(with_security_headers)
         // Only where browsers on other origins may call: without origins it has nothing to allow.
         .option_layer(cors(http))
-        .layer(axum::error_handling::HandleErrorLayer::new(refusal))
+        .layer(refused::AnswerLayer)
         .filter(body_limit::RefuseAnnouncedExcess { max_bytes: http.max_body_bytes })
         .layer(body_limit::BodyBudget::new(http.max_buffered_body_bytes, http.max_body_bytes))
         .timeout(http.request_timeout())
@@ -203,10 +203,14 @@ fn cors(http: &HttpConfig) -> Option<CorsLayer> {
     })
 }
 
+const SECURITY_HEADERS: usize = 4;
+
 /// A JSON API has nothing for a browser to sniff, frame, run or refer from. Each header
 /// is set on every response whose handler did not set it (the docs page sets its own CSP).
 fn with_security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
+    // Room for all of them at once, rather than a rehash as they come.
+    headers.reserve(SECURITY_HEADERS);
     for (name, value) in [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
@@ -216,17 +220,4 @@ fn with_security_headers(mut response: Response) -> Response {
         headers.entry(name).or_insert(HeaderValue::from_static(value));
     }
     response
-}
-
-/// The answer to a request the layers beneath refused or gave up on.
-async fn refusal(error: BoxError) -> AppError {
-    if error.is::<Elapsed>() {
-        AppError::Timeout
-    } else if let Some(too_large) = error.downcast_ref::<body_limit::TooLarge>() {
-        AppError::from(too_large)
-    } else if error.is::<body_limit::OverBudget>() {
-        AppError::Busy
-    } else {
-        AppError::Internal(anyhow::anyhow!(error))
-    }
 }

@@ -21,7 +21,7 @@ use tracing_subscriber::{
     registry::LookupSpan,
 };
 
-use super::span_fields::SpanFields;
+use super::{request_log::RequestFields, span_fields::SpanFields};
 
 /// The target and message of tower-http's event, which the line stands in for.
 const TARGET: &str = "tower_http::trace::on_response";
@@ -43,9 +43,22 @@ pub(super) fn write_directly_to(stdout: NonBlocking) {
     STDOUT.set(stdout).ok();
 }
 
+/// Whether the service writes access lines itself.
+pub(super) fn writes_directly() -> bool {
+    STDOUT.get().is_some()
+}
+
+/// Where a line's span list comes from.
+pub(super) enum Spans<'a> {
+    /// From the registry, `span` and those it is in.
+    Of(&'a Span),
+    /// The request span's fields, for a request handled without a span.
+    Request(&'a RequestFields),
+}
+
 /// Writes the access line of a response, if the service writes them itself; false when it
 /// does not, and the event is the caller's to send. `level` is the request span's.
-pub(super) fn write(status: StatusCode, latency: Duration, span: &Span, level: Level) -> bool {
+pub(super) fn write(status: StatusCode, latency: Duration, spans: Spans<'_>, level: Level) -> bool {
     let Some(stdout) = STDOUT.get() else {
         return false;
     };
@@ -54,7 +67,7 @@ pub(super) fn write(status: StatusCode, latency: Duration, span: &Span, level: L
     }
     LINE.with_borrow_mut(|line| {
         line.clear();
-        if format(line, status, latency, span, level).is_ok() {
+        if format(line, status, latency, &spans, level).is_ok() {
             // A full buffer drops the line and counts it, as for every other line.
             stdout.make_writer().write_all(line.as_bytes()).ok();
         }
@@ -74,7 +87,7 @@ fn enabled(level: Level) -> bool {
 }
 
 /// The line as the JSON log layer writes the event (flattened, with the span list), in `span`.
-fn format(line: &mut String, status: StatusCode, latency: Duration, span: &Span, level: Level) -> std::fmt::Result {
+fn format(line: &mut String, status: StatusCode, latency: Duration, spans: &Spans<'_>, level: Level) -> std::fmt::Result {
     line.push_str(r#"{"timestamp":""#);
     write_timestamp(line, SystemTime::now())?;
     write!(
@@ -83,7 +96,14 @@ fn format(line: &mut String, status: StatusCode, latency: Duration, span: &Span,
         latency.as_millis(),
         status.as_u16()
     )?;
-    write_span_list(line, span)?;
+    match spans {
+        Spans::Of(span) => write_span_list(line, span)?,
+        Spans::Request(fields) => {
+            line.push_str(r#","spans":["#);
+            fields.write_span(line)?;
+            line.push(']');
+        }
+    }
     line.push_str("}\n");
     Ok(())
 }
@@ -155,7 +175,7 @@ mod tests {
     }
 
     #[test]
-    fn the_access_line_is_the_json_log_layers_line_for_the_event_to_the_byte() {
+    fn the_access_line_is_the_json_log_layers_line_for_the_event_to_the_byte_with_or_without_the_span() {
         let captured = Captured::default();
         let subscriber = tracing_subscriber::registry().with(super::super::log_layer(LogFormat::Json, captured.clone()));
         let request = Request::get("/api/v1/items/7?page=%22two%22")
@@ -165,16 +185,20 @@ mod tests {
         let response = Response::builder().status(StatusCode::NOT_FOUND).body(()).expect("a response");
         let latency = Duration::from_micros(2_500);
         let mut written = String::new();
+        let mut written_without_span = String::new();
 
         tracing::subscriber::with_default(subscriber, || {
             let span = super::super::request_span(&request);
             let _entered = span.enter();
             DefaultOnResponse::new().level(Level::INFO).on_response(&response, latency, &span);
-            format(&mut written, response.status(), latency, &span, Level::INFO).expect("the line formats");
+            format(&mut written, response.status(), latency, &Spans::Of(&span), Level::INFO).expect("the line formats");
+            let fields = RequestFields::of(&request).expect("the request span is enabled");
+            format(&mut written_without_span, response.status(), latency, &Spans::Request(&fields), Level::INFO).expect("the line formats");
         });
 
         let from_layer = captured.text();
         assert_eq!(without_timestamp(&written), without_timestamp(&from_layer));
+        assert_eq!(without_timestamp(&written_without_span), without_timestamp(&from_layer));
     }
 
     fn timestamp(now: SystemTime) -> String {

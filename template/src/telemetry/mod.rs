@@ -15,7 +15,10 @@ pub use caller_trace::CallerTraceConfig;
 mod access_line;
 #[cfg(test)]
 mod captured;
+mod request_log;
 mod span_fields;
+
+pub use request_log::RequestFieldsLayer;
 
 use std::{
     borrow::Cow,
@@ -128,10 +131,7 @@ where
 {
     match format {
         LogFormat::Json => fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(true)
+            .event_format(request_log::InRequest(fmt::format().json().flatten_event(true).with_current_span(false).with_span_list(true)))
             .fmt_fields(span_fields::SpanFields)
             .with_writer(stdout)
             .boxed(),
@@ -140,8 +140,12 @@ where
 }
 
 /// The span every log line of a request is written in: at `info`, or at `debug` for
-/// the probes, which orchestrators send every few seconds and nobody reads.
+/// the probes, which orchestrators send every few seconds and nobody reads. None while
+/// the service writes its access lines itself: [`request_log`] stands in for it then.
 pub fn request_span<B>(request: &Request<B>) -> Span {
+    if access_line::writes_directly() {
+        return Span::none();
+    }
     let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
     macro_rules! request_span {
         ($level:expr) => {
@@ -157,15 +161,26 @@ pub fn request_span<B>(request: &Request<B>) -> Span {
             )
         };
     }
-    let span = if route.is_some_and(routes::is_probe) {
-        request_span!(Level::DEBUG)
-    } else {
-        request_span!(Level::INFO)
+    let span = match request_span_level(route) {
+        Level::DEBUG => request_span!(Level::DEBUG),
+        _ => request_span!(Level::INFO),
     };
     for on_request_span in ON_REQUEST_SPAN {
         on_request_span(&span, request.headers());
     }
     span
+}
+
+fn request_span_level(route: Option<&str>) -> Level {
+    if route.is_some_and(routes::is_probe) { Level::DEBUG } else { Level::INFO }
+}
+
+/// Whether the log filter lets the request span through at `level`, as it decides for the span.
+fn request_span_enabled(level: Level) -> bool {
+    match level {
+        Level::DEBUG => tracing::span_enabled!(Level::DEBUG),
+        _ => tracing::span_enabled!(Level::INFO),
+    }
 }
 
 /// The access log: one line per answered request, at its span's level, so nothing is
@@ -177,9 +192,11 @@ impl<B> OnResponse<B> for AccessLog {
     fn on_response(self, response: &Response<B>, latency: Duration, span: &Span) {
         if let Some(metadata) = span.metadata().filter(|_| !span.is_disabled()) {
             let level = *metadata.level();
-            if !access_line::write(response.status(), latency, span, level) {
+            if !access_line::write(response.status(), latency, access_line::Spans::Of(span), level) {
                 DefaultOnResponse::new().level(level).on_response(response, latency, span);
             }
+        } else {
+            request_log::with_current(|fields| access_line::write(response.status(), latency, access_line::Spans::Request(fields), fields.level));
         }
     }
 }
