@@ -27,6 +27,7 @@ use super::{request_log::RequestFields, span_fields::SpanFields};
 const TARGET: &str = "tower_http::trace::on_response";
 const MESSAGE: &str = "finished processing request";
 
+
 /// Where the service writes access lines itself: set at start-up for JSON logs with no exporter.
 static STDOUT: OnceLock<NonBlocking> = OnceLock::new();
 
@@ -90,12 +91,18 @@ fn enabled(level: Level) -> bool {
 fn format(line: &mut String, status: StatusCode, latency: Duration, spans: &Spans<'_>, level: Level) -> std::fmt::Result {
     line.push_str(r#"{"timestamp":""#);
     write_timestamp(line, SystemTime::now())?;
-    write!(
-        line,
-        r#"","level":"{level}","message":"{MESSAGE}","latency":"{} ms","status":{},"target":"{TARGET}""#,
-        latency.as_millis(),
-        status.as_u16()
-    )?;
+    // Piece by piece: one `write!` of them all costs more than the rest of the line.
+    line.push_str(r#"","level":""#);
+    line.push_str(level.as_str());
+    line.push_str(r#"","message":""#);
+    line.push_str(MESSAGE);
+    line.push_str(r#"","latency":""#);
+    write!(line, "{}", latency.as_millis())?;
+    line.push_str(r#" ms","status":"#);
+    line.push_str(status.as_str());
+    line.push_str(r#","target":""#);
+    line.push_str(TARGET);
+    line.push('"');
     match spans {
         Spans::Of(span) => write_span_list(line, span)?,
         Spans::Request(fields) => {

@@ -78,6 +78,13 @@ pub(super) fn with_current<R>(f: impl FnOnce(&RequestFields) -> R) -> Option<R> 
 
 /// `value` as a JSON string, escaped as the JSON log layer escapes it.
 fn push_json_string(line: &mut String, value: &str) -> fmt::Result {
+    // Most values need no escape: these are the only bytes JSON escapes.
+    if !value.bytes().any(|byte| byte < 0x20 || byte == b'"' || byte == b'\\') {
+        line.push('"');
+        line.push_str(value);
+        line.push('"');
+        return Ok(());
+    }
     serde_json::to_writer(IntoString(line), value).map_err(|_| fmt::Error)
 }
 
@@ -195,6 +202,16 @@ mod tests {
         });
         let text = captured.text();
         text.lines().map(|line| line.split_once(r#","level""#).map_or(line, |(_, rest)| rest).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_string_is_escaped_as_serde_json_escapes_it() {
+        for value in ["", "/api/v1/items/7?q=plain", "say \"hi\"", "back\\slash", "tab\there", "\u{1}\u{1f}\u{7f}", "caf\u{e9} \u{1f980}"] {
+            let mut written = String::new();
+            push_json_string(&mut written, value).expect("the string formats");
+
+            assert_eq!(written, serde_json::to_string(value).expect("serde_json formats it"), "for {value:?}");
+        }
     }
 
     #[tokio::test]
