@@ -203,14 +203,10 @@ fn cors(http: &HttpConfig) -> Option<CorsLayer> {
     })
 }
 
-const SECURITY_HEADERS: usize = 4;
-
 /// A JSON API has nothing for a browser to sniff, frame, run or refer from. Each header
 /// is set on every response whose handler did not set it (the docs page sets its own CSP).
 fn with_security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    // Room for all of them at once, rather than a rehash as they come.
-    headers.reserve(SECURITY_HEADERS);
     for (name, value) in [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
