@@ -8,7 +8,7 @@ use std::{
     future::Future,
     pin::Pin,
     sync::{Arc, RwLock},
-    task::{Context, Poll},
+    task::{Context, Poll, ready},
     time::{Duration, Instant},
 };
 
@@ -17,6 +17,7 @@ use axum::{
     http::{Method, Response, StatusCode},
 };
 use metrics::{Counter, Gauge, Histogram, Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 /// The route label of a request no route matched.
@@ -67,11 +68,10 @@ pub struct TrackRequests<S> {
 impl<S, B> Service<Request> for TrackRequests<S>
 where
     S: Service<Request, Response = Response<B>>,
-    S::Future: Send + 'static,
 {
     type Response = Response<B>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<B>, S::Error>> + Send>>;
+    type Future = Recorded<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -83,14 +83,35 @@ where
         let in_flight = InFlight::start(&self.layer.in_flight);
         let series = Arc::clone(&self.layer.series);
         let started = Instant::now();
-        let response = self.inner.call(request);
-        Box::pin(async move {
-            let response = response.await?;
-            let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
-            series.record(method, route, response.status(), started.elapsed());
-            drop(in_flight);
-            Ok(response)
-        })
+        Recorded { response: self.inner.call(request), method, route, series, started, _in_flight: in_flight }
+    }
+}
+
+pin_project! {
+    /// A request's answer, recorded as it comes; in flight until dropped.
+    pub struct Recorded<F> {
+        #[pin]
+        response: F,
+        method: &'static str,
+        route: Option<MatchedPath>,
+        series: Arc<SeriesByRoute>,
+        started: Instant,
+        _in_flight: InFlight,
+    }
+}
+
+impl<F, B, E> Future for Recorded<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = ready!(this.response.poll(cx))?;
+        let route = this.route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
+        this.series.record(this.method, route, response.status(), this.started.elapsed());
+        Poll::Ready(Ok(response))
     }
 }
 

@@ -117,7 +117,10 @@ fn format(line: &mut String, status: StatusCode, latency: Duration, spans: &Span
 
 /// `now` as the JSON log layer writes it: RFC 3339, in UTC, to the microsecond.
 fn write_timestamp(line: &mut String, now: SystemTime) -> std::fmt::Result {
-    let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let Ok(since_epoch) = now.duration_since(UNIX_EPOCH) else {
+        // A clock set before 1970 has no second to cache by.
+        return write!(line, "{}", DateTime::<Utc>::from(now).format("%Y-%m-%dT%H:%M:%S%.6fZ"));
+    };
     SECOND.with_borrow_mut(|(up_to_second, second)| {
         if *second != since_epoch.as_secs() {
             up_to_second.clear();
@@ -226,7 +229,8 @@ mod tests {
     #[test]
     fn each_timestamp_has_its_own_second_and_microseconds() {
         let start = DateTime::parse_from_rfc3339("2026-12-31T23:59:59.999999Z").expect("a date");
-        let instants = [start, start + Duration::from_micros(1), start + Duration::from_secs(61), start + Duration::from_micros(1)];
+        let before_1970 = DateTime::parse_from_rfc3339("1969-12-31T23:59:59.250000Z").expect("a date");
+        let instants = [start, start + Duration::from_micros(1), start + Duration::from_secs(61), start + Duration::from_micros(1), before_1970];
         for instant in instants {
             assert_eq!(timestamp(instant.into()), instant.to_rfc3339_opts(SecondsFormat::Micros, true));
         }

@@ -29,7 +29,7 @@ pub struct SentryConfig {
     /// Sentry DSN; error reporting is off when unset or empty.
     #[arg(long, env = "SENTRY_DSN", value_name = "SENTRY_DSN", value_parser = SentryDsnParser)]
     pub sentry_dsn: Option<SecretString>,
-    /// Share of requests traced by Sentry performance monitoring, from 0.0 to 1.0.
+    /// Share of requests traced by Sentry performance monitoring, from 0.0 to 1.0; the probes never are.
     #[arg(long, env = "SENTRY_TRACES_SAMPLE_RATE", value_name = "SENTRY_TRACES_SAMPLE_RATE", default_value_t = 0.0, value_parser = parse_share)]
     pub sentry_traces_sample_rate: f32,
 }
