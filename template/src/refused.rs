@@ -20,6 +20,8 @@ use tower::{Layer, Service, timeout::error::Elapsed};
 
 use crate::{body_limit, error::AppError};
 
+/// Answers what the layers beneath refused. It is ready when they are: a layer added
+/// beneath that waits for capacity holds requests back here.
 #[derive(Debug, Clone, Copy)]
 pub struct AnswerLayer;
 
@@ -56,9 +58,7 @@ where
     type Future = Answered<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        if let Err(error) = ready!(self.inner.poll_ready(cx)) {
-            self.unready = Some(error.into());
-        }
+        self.unready = ready!(self.inner.poll_ready(cx)).err().map(Into::into);
         Poll::Ready(Ok(()))
     }
 
@@ -92,9 +92,7 @@ where
                 Ok(response) => response.into_response(),
                 Err(error) => refusal(error.into()).into_response(),
             },
-            AnsweredProjection::Refused { error } => {
-                refusal(error.take().unwrap_or_else(|| "the request was answered already".into())).into_response()
-            }
+            AnsweredProjection::Refused { error } => refusal(error.take().expect("an answer is polled until it is ready, not after")).into_response(),
         };
         Poll::Ready(Ok(answer))
     }

@@ -5,7 +5,7 @@
 use std::{
     future::Future,
     pin::Pin,
-    task::{Context, Poll},
+    task::{Context, Poll, ready},
 };
 
 use axum::{
@@ -92,9 +92,9 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let mut response = std::task::ready!(this.response.poll(cx))?;
+        let mut response = ready!(this.response.poll(cx))?;
         if let Some(id) = this.id.take() {
-            response.headers_mut().insert(HEADER, id);
+            response.headers_mut().entry(HEADER).or_insert(id);
         }
         Poll::Ready(Ok(response))
     }

@@ -169,6 +169,7 @@ pub fn router(state: AppState, config: &Config, verifier: Option<&Verifier>) -> 
 {%- if sentry %}
         .layer(telemetry::SentryRequestLayer)
 {%- endif %}
+        // Just outside the trace layer, whose span it stands in for.
         .layer(telemetry::RequestFieldsLayer)
         .layer(
             TraceLayer::new_for_http()

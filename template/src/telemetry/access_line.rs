@@ -1,7 +1,8 @@
 //! The access line, written by the service itself while only the JSON logs want it: the
 //! same bytes the JSON log layer writes for tower-http's "finished processing request"
-//! event, without building that event and serialising it field by field. With an
-//! exporter on, the event is sent as before: exporters record it on the request's span.
+//! event in the request span, without building that event and serialising it field by
+//! field. With an exporter on, the event is sent as before: exporters record it on the
+//! request's span.
 
 use std::{
     cell::RefCell,
@@ -13,20 +14,15 @@ use std::{
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use tracing::{Level, Span};
+use tracing::Level;
 use tracing_appender::non_blocking::NonBlocking;
-use tracing_subscriber::{
-    Registry,
-    fmt::{FormattedFields, MakeWriter},
-    registry::LookupSpan,
-};
+use tracing_subscriber::fmt::MakeWriter;
 
-use super::{request_log::RequestFields, span_fields::SpanFields};
+use super::request_log::RequestFields;
 
 /// The target and message of tower-http's event, which the line stands in for.
 const TARGET: &str = "tower_http::trace::on_response";
 const MESSAGE: &str = "finished processing request";
-
 
 /// Where the service writes access lines itself: set at start-up for JSON logs with no exporter.
 static STDOUT: OnceLock<NonBlocking> = OnceLock::new();
@@ -49,31 +45,22 @@ pub(super) fn writes_directly() -> bool {
     STDOUT.get().is_some()
 }
 
-/// Where a line's span list comes from.
-pub(super) enum Spans<'a> {
-    /// From the registry, `span` and those it is in.
-    Of(&'a Span),
-    /// The request span's fields, for a request handled without a span.
-    Request(&'a RequestFields),
-}
-
-/// Writes the access line of a response, if the service writes them itself; false when it
-/// does not, and the event is the caller's to send. `level` is the request span's.
-pub(super) fn write(status: StatusCode, latency: Duration, spans: Spans<'_>, level: Level) -> bool {
+/// Writes the access line of a response in the request that `fields` describe, at its
+/// span's level, where the log filter lets tower-http's event through.
+pub(super) fn write(status: StatusCode, latency: Duration, fields: &RequestFields) {
     let Some(stdout) = STDOUT.get() else {
-        return false;
+        return;
     };
-    if !enabled(level) {
-        return true;
+    if !enabled(fields.level) {
+        return;
     }
     LINE.with_borrow_mut(|line| {
         line.clear();
-        if format(line, status, latency, &spans, level).is_ok() {
+        if format(line, status, latency, fields).is_ok() {
             // A full buffer drops the line and counts it, as for every other line.
             stdout.make_writer().write_all(line.as_bytes()).ok();
         }
     });
-    true
 }
 
 /// Whether the log filter lets tower-http's event through at `level`, as it would decide for the event.
@@ -88,12 +75,12 @@ fn enabled(level: Level) -> bool {
 }
 
 /// The line as the JSON log layer writes the event (flattened, with the span list), in `span`.
-fn format(line: &mut String, status: StatusCode, latency: Duration, spans: &Spans<'_>, level: Level) -> std::fmt::Result {
+fn format(line: &mut String, status: StatusCode, latency: Duration, fields: &RequestFields) -> std::fmt::Result {
     line.push_str(r#"{"timestamp":""#);
     write_timestamp(line, SystemTime::now())?;
     // Piece by piece: one `write!` of them all costs more than the rest of the line.
     line.push_str(r#"","level":""#);
-    line.push_str(level.as_str());
+    line.push_str(fields.level.as_str());
     line.push_str(r#"","message":""#);
     line.push_str(MESSAGE);
     line.push_str(r#"","latency":""#);
@@ -103,15 +90,9 @@ fn format(line: &mut String, status: StatusCode, latency: Duration, spans: &Span
     line.push_str(r#","target":""#);
     line.push_str(TARGET);
     line.push('"');
-    match spans {
-        Spans::Of(span) => write_span_list(line, span)?,
-        Spans::Request(fields) => {
-            line.push_str(r#","spans":["#);
-            fields.write_span(line)?;
-            line.push(']');
-        }
-    }
-    line.push_str("}\n");
+    line.push_str(r#","spans":["#);
+    fields.write_span(line)?;
+    line.push_str("]}\n");
     Ok(())
 }
 
@@ -130,37 +111,6 @@ fn write_timestamp(line: &mut String, now: SystemTime) -> std::fmt::Result {
         line.push_str(up_to_second);
         write!(line, ".{:06}Z", since_epoch.subsec_micros())
     })
-}
-
-/// `,"spans":[...]`: each span from the root to `span`, its fields as the JSON log layer
-/// recorded them (one JSON object, kept current as fields are recorded) and its name.
-fn write_span_list(line: &mut String, span: &Span) -> std::fmt::Result {
-    span.with_subscriber(|(id, dispatch)| {
-        let Some(registry) = dispatch.downcast_ref::<Registry>() else {
-            return Ok(());
-        };
-        let Some(current) = registry.span(id) else {
-            return Ok(());
-        };
-        line.push_str(r#","spans":["#);
-        for (index, span) in current.scope().from_root().enumerate() {
-            if index > 0 {
-                line.push(',');
-            }
-            let extensions = span.extensions();
-            let fields = extensions.get::<FormattedFields<SpanFields>>().map_or("{}", |fields| fields.fields.as_str());
-            let inside = fields.strip_prefix('{').and_then(|fields| fields.strip_suffix('}')).unwrap_or_default();
-            line.push('{');
-            if !inside.is_empty() {
-                line.push_str(inside);
-                line.push(',');
-            }
-            write!(line, r#""name":"{}"}}"#, span.name())?;
-        }
-        line.push(']');
-        Ok(())
-    })
-    .unwrap_or(Ok(()))
 }
 
 #[cfg(test)]
@@ -185,7 +135,7 @@ mod tests {
     }
 
     #[test]
-    fn the_access_line_is_the_json_log_layers_line_for_the_event_to_the_byte_with_or_without_the_span() {
+    fn the_access_line_is_the_json_log_layers_line_for_the_event_in_the_request_span_to_the_byte() {
         let captured = Captured::default();
         let subscriber = tracing_subscriber::registry().with(super::super::log_layer(LogFormat::Json, captured.clone()));
         let request = Request::get("/api/v1/items/7?page=%22two%22")
@@ -195,20 +145,17 @@ mod tests {
         let response = Response::builder().status(StatusCode::NOT_FOUND).body(()).expect("a response");
         let latency = Duration::from_micros(2_500);
         let mut written = String::new();
-        let mut written_without_span = String::new();
 
         tracing::subscriber::with_default(subscriber, || {
             let span = super::super::request_span(&request);
             let _entered = span.enter();
             DefaultOnResponse::new().level(Level::INFO).on_response(&response, latency, &span);
-            format(&mut written, response.status(), latency, &Spans::Of(&span), Level::INFO).expect("the line formats");
             let fields = RequestFields::of(&request).expect("the request span is enabled");
-            format(&mut written_without_span, response.status(), latency, &Spans::Request(&fields), Level::INFO).expect("the line formats");
+            format(&mut written, response.status(), latency, &fields).expect("the line formats");
         });
 
         let from_layer = captured.text();
         assert_eq!(without_timestamp(&written), without_timestamp(&from_layer));
-        assert_eq!(without_timestamp(&written_without_span), without_timestamp(&from_layer));
     }
 
     fn timestamp(now: SystemTime) -> String {

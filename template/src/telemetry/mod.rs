@@ -191,12 +191,9 @@ pub struct AccessLog;
 impl<B> OnResponse<B> for AccessLog {
     fn on_response(self, response: &Response<B>, latency: Duration, span: &Span) {
         if let Some(metadata) = span.metadata().filter(|_| !span.is_disabled()) {
-            let level = *metadata.level();
-            if !access_line::write(response.status(), latency, access_line::Spans::Of(span), level) {
-                DefaultOnResponse::new().level(level).on_response(response, latency, span);
-            }
+            DefaultOnResponse::new().level(*metadata.level()).on_response(response, latency, span);
         } else {
-            request_log::with_current(|fields| access_line::write(response.status(), latency, access_line::Spans::Request(fields), fields.level));
+            request_log::with_current(|fields| access_line::write(response.status(), latency, fields));
         }
     }
 }

@@ -4,6 +4,12 @@
 //! handled. A span costs a slot in the registry, its fields formatted as it opens, and a
 //! registry update each time the request is polled; with an exporter, which reads spans,
 //! or with the pretty format, the request span is made as before.
+//!
+//! A task-local is the task's, where a span is wherever it is entered: lines logged on
+//! another thread for the request (SQLite's worker thread, where sqlx logs its slow
+//! statements) carry no request fields, and a span entered within a request lists the
+//! request first. `RUST_LOG` directives naming the span or its fields (`[request]`,
+//! `[{route=...}]`) apply only while the span is made.
 
 use std::{
     fmt,
@@ -31,6 +37,7 @@ tokio::task_local! {
 }
 
 /// What the request span would record, as the request arrived.
+#[derive(Clone)]
 pub struct RequestFields {
     method: Method,
     uri: Uri,
@@ -131,7 +138,9 @@ impl<S: Service<Request<B>>, B> Service<Request<B>> for KeepRequestFields<S> {
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let fields = access_line::writes_directly().then(|| RequestFields::of(&request)).flatten();
-        CURRENT.scope(fields, self.inner.call(request))
+        // The layers beneath log in `call` too (tower-http's "started processing request").
+        let response = CURRENT.sync_scope(fields.clone(), || self.inner.call(request));
+        CURRENT.scope(fields, response)
     }
 }
 
@@ -163,10 +172,12 @@ fn with_request_span(mut line: String, fields: &RequestFields) -> Result<String,
     const SPAN_LIST: &str = r#","spans":["#;
     let mut span = String::new();
     fields.write_span(&mut span)?;
-    // The span list is the line's last key, and a key's quotes are never escaped.
-    if let Some(list) = line.rfind(SPAN_LIST) {
-        span.push(',');
-        line.insert_str(list + SPAN_LIST.len(), &span);
+    // A key's quotes are never escaped, and the span list is the line's last key.
+    if let Some(list) = line.rfind(SPAN_LIST).map(|list| list + SPAN_LIST.len()) {
+        if !line[list..].starts_with(']') {
+            span.push(',');
+        }
+        line.insert_str(list, &span);
     } else if let Some(end) = line.rfind('}') {
         line.insert_str(end, &format!("{SPAN_LIST}{span}]"));
     }
@@ -182,10 +193,13 @@ mod tests {
     use super::*;
     use crate::{config::LogFormat, telemetry::captured::Captured};
 
-    /// What a handler logs: an event of its own, and one in a span it opens.
+    /// What a handler logs: an event of its own, one in a span it opens, and one whose
+    /// parent is a span it has not entered.
     fn log_in_a_handler() {
         tracing::warn!(attempt = 2, "a \"quoted\" warning");
         tracing::info_span!("lookup", table = "items").in_scope(|| tracing::info!("nested"));
+        let detached = tracing::info_span!(parent: None, "detached");
+        tracing::info!(parent: &detached, "with a parent not entered");
     }
 
     /// The lines [`log_in_a_handler`] writes in the JSON logs, in the request span or
@@ -220,7 +234,7 @@ mod tests {
             "/api/v1/items/{id}",
             get(|request: Request<Body>| async move {
                 let (in_span, in_fields) = (lines_logged(&request, true), lines_logged(&request, false));
-                assert_eq!(in_span.len(), 2, "lines: {in_span:#?}");
+                assert_eq!(in_span.len(), 3, "lines: {in_span:#?}");
                 assert!(in_span.iter().all(|line| line.contains(r#""route":"/api/v1/items/{id}""#)), "lines: {in_span:#?}");
                 assert_eq!(in_fields, in_span);
             }),
