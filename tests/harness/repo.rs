@@ -12,6 +12,7 @@
 //!   has one already (it keeps it), generates `../my-service` as a git repository of
 //!   its own, leaving the checkout clean;
 //! - every option of `template/cargo-generate.toml` has a row in the README's options table;
+//! - the benchmark's axum + sqlx baseline has the Postgres TLS features of the service's sqlx;
 //! - the version in `Cargo.toml`, `template/.template/answers.toml` and the newest
 //!   section of `CHANGELOG.md` is the same;
 //! - once a version is tagged as released, `template/` and `hooks/` do not change.
@@ -361,5 +362,27 @@ fn every_option_has_a_row_in_the_readme_options_table() {
     assert!(
         missing.is_empty(),
         "expected a row in README.md's options table for every option of template/cargo-generate.toml, saw none for: {missing:?}"
+    );
+}
+
+/// The benchmark compares item reads with axum + sqlx on the same database: with the
+/// service's TLS stack, so that a `DATABASE_URL` that lets the service encrypt
+/// (`sslmode=prefer`, Postgres's default) has the baseline encrypt too.
+#[test]
+fn the_item_baseline_has_the_services_postgres_tls_stack() {
+    let sqlx_features = |path: &str, engine: &str| -> Vec<String> {
+        read(path)
+            .lines()
+            .filter(|line| line.starts_with("sqlx =") && line.contains(&format!("\"{engine}\"")))
+            .flat_map(|line| line.split('"').map(str::to_owned).collect::<Vec<_>>())
+            .filter(|word| word.starts_with("tls-"))
+            .collect()
+    };
+    let service = sqlx_features("template/Cargo.toml.liquid", "postgres");
+    let baseline = sqlx_features("bench/Cargo.toml", "postgres");
+    assert!(!service.is_empty(), "expected a tls-* feature on the Postgres variants' sqlx in template/Cargo.toml.liquid, saw none");
+    assert_eq!(
+        baseline, service,
+        "expected bench/Cargo.toml's sqlx to have the TLS features of the service's (template/Cargo.toml.liquid), saw {baseline:?} against {service:?}"
     );
 }

@@ -1,5 +1,7 @@
 //! axum and sqlx, nothing else: `GET /api/v1/items/{id}` with the generated service's
-//! query, pool size and SQLite settings, on the database named by `DATABASE_URL`.
+//! query, pool size, SQLite settings and Postgres TLS stack, on the database named by
+//! `DATABASE_URL`: a URL that lets the service encrypt (`sslmode=prefer`, Postgres's
+//! default) encrypts here too.
 
 use std::str::FromStr;
 
