@@ -380,7 +380,10 @@ fn the_item_baseline_has_the_services_postgres_tls_stack() {
     };
     let service = sqlx_features("template/Cargo.toml.liquid", "postgres");
     let baseline = sqlx_features("bench/Cargo.toml", "postgres");
-    assert!(!service.is_empty(), "expected a tls-* feature on the Postgres variants' sqlx in template/Cargo.toml.liquid, saw none");
+    assert!(
+        !service.is_empty(),
+        "expected a tls-* feature on the Postgres variants' sqlx in template/Cargo.toml.liquid, saw none"
+    );
     assert_eq!(
         baseline, service,
         "expected bench/Cargo.toml's sqlx to have the TLS features of the service's (template/Cargo.toml.liquid), saw {baseline:?} against {service:?}"
