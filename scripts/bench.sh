@@ -9,7 +9,8 @@
 # Settings (environment):
 #   BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_THREADS (2): each
 #     load run is wrk with these, and the rounds alternate service and baseline;
-#   DATABASE_URL   a Postgres server the Postgres variants may create a database on;
+#   DATABASE_URL   a Postgres server the Postgres variants may create a database on (its
+#                  sslmode, Postgres's default `prefer` if none, applies to both sides);
 #   REDIS_URL      the Redis server of the redis variants (default redis://127.0.0.1:6379);
 #   BENCH_TARGET_DIR  where the service and the baselines build (default target/bench/target).
 set -euo pipefail
@@ -82,7 +83,10 @@ if [[ $variant == postgres* ]]; then
     : "${DATABASE_URL:?the Postgres variants need DATABASE_URL: a server the benchmark may create a database on}"
     bench_database=svc_bench
     psql -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $bench_database" -c "CREATE DATABASE $bench_database"
-    database=(--database-url "${DATABASE_URL%/*}/$bench_database")
+    # DATABASE_URL with the benchmark's database in place of its own, its parameters
+    # (sslmode: TLS for the service and the baseline alike) kept.
+    server=${DATABASE_URL%%\?*}
+    database=(--database-url "${server%/*}/$bench_database${DATABASE_URL#"$server"}")
 else
     database=(--database-url "sqlite://$work/$variant.db")
     rm -f "$work/$variant".db*
