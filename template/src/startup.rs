@@ -167,7 +167,7 @@ pub fn router(state: AppState, config: &Config, verifier: Option<&Verifier>) -> 
         .option_layer(telemetry::caller_trace::forget_untrusted(&config.caller_trace))
 {%- endif %}
 {%- if sentry %}
-        .layer(telemetry::SentryRequestLayer)
+        .layer(telemetry::SentryRequestLayer::new(config))
 {%- endif %}
         // Just outside the trace layer, whose span it stands in for.
         .layer(telemetry::RequestFieldsLayer)

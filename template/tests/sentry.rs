@@ -44,14 +44,12 @@ async fn a_server_error_is_reported_to_sentry() {
     assert!(event.contains(r#""environment":"development""#), "the event lacks the environment: {event}");
 }
 
-/// At `SENTRY_TRACES_SAMPLE_RATE=0` (the default) no transaction is recorded, even for a
-/// client whose `sentry-trace` header says its trace is sampled: clients do not spend
-/// the quota.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_clients_sampled_sentry_trace_records_no_transaction_by_default() {
+/// The transactions Sentry received for one API request whose `sentry-trace` header
+/// says the caller's trace is sampled, served with `settings`.
+async fn transactions_for_a_sampled_callers_request(settings: &[(&str, &str)]) -> Vec<String> {
     let (dsn, mut received) = stand_in_sentry().await;
     let database = TestDatabase::create().await;
-    let server = Server::start(&database, &[("SENTRY_DSN", dsn.as_str())]);
+    let server = Server::start(&database, &[&[("SENTRY_DSN", dsn.as_str())], settings].concat());
 
     let response = support::api_client()
         .get(server.url("/api/v1/items"))
@@ -64,8 +62,28 @@ async fn a_clients_sampled_sentry_trace_records_no_transaction_by_default() {
     assert!(status.success(), "exit status {status}");
 
     let envelopes = envelopes(&mut received).await;
-    let transactions: Vec<_> = envelopes.iter().filter(|envelope| envelope.contains(r#""type":"transaction""#)).collect();
+    envelopes.into_iter().filter(|envelope| envelope.contains(r#""type":"transaction""#)).collect()
+}
+
+/// At `SENTRY_TRACES_SAMPLE_RATE=0` (the default) no transaction is recorded, even for a
+/// client whose `sentry-trace` header says its trace is sampled: clients do not spend
+/// the quota.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clients_sampled_sentry_trace_records_no_transaction_by_default() {
+    let transactions = transactions_for_a_sampled_callers_request(&[]).await;
     assert!(transactions.is_empty(), "expected no transaction at a sample rate of 0, saw {}: {transactions:?}", transactions.len());
+}
+
+/// Callers trusted to name their trace (`TRUST_CALLER_TRACE=true`) also decide whether it
+/// is recorded: a sampled one is, at a sample rate of 0.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trusted_callers_sampled_sentry_trace_records_a_transaction_at_a_sample_rate_of_0() {
+    let transactions = transactions_for_a_sampled_callers_request(&[("TRUST_CALLER_TRACE", "true")]).await;
+    assert!(
+        transactions.iter().any(|transaction| transaction.contains("4bf92f3577b34da6a3ce929d0e0e4736")),
+        "expected a transaction in the caller's trace, saw {}: {transactions:?}",
+        transactions.len()
+    );
 }
 
 /// The probes, asked every few seconds, record no transaction even when every request is

@@ -78,35 +78,53 @@ pub fn exporter(config: &Config) -> anyhow::Result<Option<Exporter>> {
         .environment(config.app_env.as_str())
         .traces_sample_rate(config.sentry.sentry_traces_sample_rate);
     Ok(Some(Exporter {
-        layer: layer().boxed(),
+        layer: layer(records_transactions(config)).boxed(),
         guard: Box::new(sentry::init((dsn, options))),
     }))
 }
 
-/// Spans become transactions, INFO and WARN events breadcrumbs, ERROR events Sentry events.
-pub fn layer<S>() -> impl Layer<S>
+/// Whether Sentry may record a transaction: at a sample rate above 0, or for a trusted
+/// caller whose `sentry-trace` says its trace is sampled. Otherwise none is ever sent, so
+/// none is built: a request's transaction and spans cost more than the rest of its
+/// middleware.
+fn records_transactions(config: &Config) -> bool {
+    config.sentry.sentry_traces_sample_rate > 0.0 || config.caller_trace.trust_caller_trace
+}
+
+/// Spans become transactions (while Sentry may record them), INFO and WARN events
+/// breadcrumbs, ERROR events Sentry events.
+pub fn layer<S>(records_transactions: bool) -> impl Layer<S>
 where
     S: tracing::Subscriber + for<'span> LookupSpan<'span>,
 {
-    SpanLayer::new()
-        .with_filter(LevelFilter::INFO)
-        .and_then(BreadcrumbLayer::new().with_filter(filter_fn(|metadata| {
-            matches!(*metadata.level(), Level::INFO | Level::WARN)
-        })))
-        .and_then(ErrorLayer::new().with_filter(LevelFilter::ERROR))
+    let spans = records_transactions.then(|| SpanLayer::new().with_filter(LevelFilter::INFO));
+    let breadcrumbs = BreadcrumbLayer::new().with_filter(filter_fn(|metadata| matches!(*metadata.level(), Level::INFO | Level::WARN)));
+    Layer::and_then(spans, breadcrumbs).and_then(ErrorLayer::new().with_filter(LevelFilter::ERROR))
 }
 
-/// Sentry's hub and transaction for each request but the probes': orchestrators ask for
-/// those every few seconds, and nobody needs them in Sentry.
+/// Sentry's hub for each request but the probes', and its transaction while Sentry may
+/// record one: orchestrators ask for the probes every few seconds, and nobody needs them
+/// in Sentry.
 #[derive(Debug, Clone, Copy)]
-pub struct SentryRequestLayer;
+pub struct SentryRequestLayer {
+    transactions: bool,
+}
+
+impl SentryRequestLayer {
+    pub fn new(config: &Config) -> Self {
+        Self {
+            transactions: records_transactions(config),
+        }
+    }
+}
 
 impl<S: Clone> tower::Layer<S> for SentryRequestLayer {
     type Service = ExceptProbes<NewSentryService<SentryHttpService<S>, Request>, S>;
 
     fn layer(&self, inner: S) -> Self::Service {
         // The hub wraps the HTTP layer, or each request leaks a scope.
-        let reported = NewSentryLayer::new_from_top().layer(SentryHttpLayer::new().enable_transaction().layer(inner.clone()));
+        let http = if self.transactions { SentryHttpLayer::new().enable_transaction() } else { SentryHttpLayer::new() };
+        let reported = NewSentryLayer::new_from_top().layer(http.layer(inner.clone()));
         ExceptProbes { reported, probes: inner }
     }
 }
